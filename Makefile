@@ -1,0 +1,128 @@
+# Makefile - builds build/panoptic (C11, no CUDA link), the CPU executor of the
+# post-processing kernels, and, when nvcc is found, build/libpanoptic_cuda.so
+# which build/panoptic loads at run time only when a CUDA device is asked for.
+#
+#   make            build everything          make test    build + run all tests
+#   make asan       ASan+UBSan build, tests   make fuzz    libFuzzer targets (FUZZ_SECONDS each)
+#   make bench      benchmarks -> bench/      make clean
+#
+# BUILD selects the output tree so sanitizer builds never mix with normal ones.
+
+BUILD     ?= build
+CC        ?= gcc
+CXX       ?= g++
+NVCC      ?= $(shell command -v nvcc 2>/dev/null)
+CUDA_HOME ?= /usr/local/cuda
+FUZZ_SECONDS ?= 60
+
+SANITIZERS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+SAN_FLAGS := $(if $(SAN),$(SANITIZERS))
+OPT       := $(if $(SAN),-O1 -g,-O2 -g)
+WARN      := -Wall -Wextra -Werror
+DEPFLAGS   = -MMD -MP
+CPPFLAGS  := -Isrc -Ikernels -D_GNU_SOURCE
+CFLAGS    := -std=c11 $(OPT) $(WARN) -fopenmp -fPIC $(SAN_FLAGS)
+# The kernels are CUDA C++; for the CPU executor the host compiler builds the
+# very same files as C++ (see kernels/pdl_kernel.h).
+CXXFLAGS  := -std=c++17 $(OPT) $(WARN) -fopenmp -fPIC -fno-exceptions -fno-rtti -x c++ $(SAN_FLAGS)
+LDLIBS    := -lpng16 -ljpeg -ljansson -lexif -ldnnl -ldl -lm -lstdc++
+LDFLAGS   := -fopenmp -rdynamic $(SAN_FLAGS)
+
+LIB_SRC    := $(wildcard src/*.c)
+CLI_SRC    := $(wildcard cli/*.c)
+KERNEL_SRC := $(wildcard kernels/*.cu)
+TEST_SRC   := $(wildcard tests/test_*.c) $(wildcard tests/support/*.c)
+FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
+CUDA_HOST_SRC := $(wildcard src/cuda/*.c)
+
+LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(KERNEL_SRC:%.cu=$(BUILD)/obj/cpu/%.o)
+CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
+
+LIB      := $(BUILD)/libpanoptic.a
+BIN      := $(BUILD)/panoptic
+TEST_BIN := $(BUILD)/tests/run_tests
+CUDA_LIB := $(BUILD)/libpanoptic_cuda.so
+
+ALL := $(BIN) $(TEST_BIN)
+ifneq ($(NVCC),)
+ifeq ($(SAN),)
+ALL += $(CUDA_LIB)
+endif
+endif
+
+.PHONY: all test test-gpu asan fuzz bench clean
+all: $(ALL)
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(@D)
+	$(AR) rcs $@ $^
+
+$(BIN): $(CLI_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(LIB) $(LDLIBS)
+
+$(TEST_BIN): $(TEST_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) -lcriterion $(LDLIBS)
+
+$(BUILD)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/obj/cpu/%.o: %.cu
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# ---- CUDA backend (shared object, loaded with dlopen) ----------------------
+NVCC_ARCH  := -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \
+              -gencode arch=compute_90,code=compute_90
+NVCCFLAGS  := -std=c++17 -O3 $(NVCC_ARCH) -Xcompiler -fPIC,-Wall,-Wextra,-Werror -Werror all-warnings
+CUDA_OBJ   := $(KERNEL_SRC:%.cu=$(BUILD)/obj/cuda/%.o) $(CUDA_HOST_SRC:%.c=$(BUILD)/obj/cuda/%.o)
+
+$(BUILD)/obj/cuda/kernels/%.o: kernels/%.cu
+	@mkdir -p $(@D)
+	$(NVCC) $(CPPFLAGS) $(NVCCFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/obj/cuda/src/cuda/%.o: src/cuda/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -I$(CUDA_HOME)/include $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+# Symbols of the library proper (pdl_fail, ...) resolve against the executable
+# that loads us (linked with -rdynamic), so nothing is duplicated here.
+$(CUDA_LIB): $(CUDA_OBJ)
+	$(NVCC) -shared $(NVCC_ARCH) -o $@ $^ -L$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart_static \
+	    -Xlinker -rpath,$(CUDA_HOME)/lib64
+
+# ---- tests -------------------------------------------------------------------
+test: all
+	$(TEST_BIN) --jobs 2
+	@for t in tests/cli/*.sh; do [ -e "$$t" ] || continue; echo "== $$t"; \
+	    BIN=$(BIN) bash "$$t" || exit 1; done
+
+test-gpu: all
+	bash tests/gpu/run.sh $(BUILD)
+
+asan:
+	$(MAKE) BUILD=build-asan SAN=1 test
+
+# ---- fuzzing (clang + libFuzzer) ---------------------------------------------
+FUZZ_LIB_SRC := $(filter-out src/backend_cpu%.c,$(LIB_SRC))
+FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+build-fuzz/%: tests/fuzz/%.c $(LIB_SRC) $(wildcard src/*.h)
+	@mkdir -p $(@D)
+	clang $(CPPFLAGS) -std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fopenmp \
+	    -o $@ $< $(FUZZ_LIB_SRC) $(LDLIBS)
+
+fuzz: $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do name=$$(basename $$f); mkdir -p build-fuzz/corpus-$$name; \
+	    echo "== $$name for $(FUZZ_SECONDS)s"; \
+	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus-$$name \
+	        tests/fuzz/seeds/$${name#fuzz_} || exit 1; done
+
+bench: all
+	bash bench/run.sh $(BUILD)
+
+clean:
+	rm -rf build build-asan build-fuzz
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

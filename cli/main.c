@@ -1,0 +1,63 @@
+/* main.c - entry point: dispatches to the subcommands. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"info", cmd_info, "show a model's configuration, classes, parameters and GFLOPs"},
+};
+
+static void print_help(FILE *out)
+{
+    fprintf(out, "usage: panoptic <command> [options]\n"
+                 "       panoptic <command> --help\n"
+                 "       panoptic --version\n\n"
+                 "Panoptic-DeepLab inference, evaluation and benchmarking.\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+}
+
+int cli_usage_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "panoptic %s: ", cmd);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, " (see 'panoptic %s --help')\n", cmd);
+    return EXIT_USAGE;
+}
+
+void cli_report(const pdl_error *err)
+{
+    fprintf(stderr, "panoptic: %s\n", err->msg[0] ? err->msg : pdl_status_name(err->code));
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        print_help(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        print_help(stdout);
+        return EXIT_ALL_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("panoptic %s\n", PDL_VERSION);
+        return EXIT_ALL_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "panoptic: unknown command '%s' (see 'panoptic --help')\n", argv[1]);
+    return EXIT_USAGE;
+}
