@@ -228,3 +228,38 @@ Test(image, pixel_limit_boundary)
     cr_assert_null(img.rgb);
     free(png.data);
 }
+
+/* Files decoded by Detectron2's reader (PIL + _apply_exif_orientation +
+ * convert("RGB")), written by tests/ref/pil_decode.py. PIL uses the same
+ * libjpeg-turbo with the same defaults, so even 4:2:0, 4:2:2, progressive and
+ * EXIF-rotated JPEGs must match exactly. */
+Test(image, matches_detectron2_reader)
+{
+    static const char *names[] = {"q85_420.jpg", "q75_progressive.jpg", "q90_422.jpg", "grey.jpg",
+                                  "orient8.jpg", "palette.png", "rgba.png"};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        char path[256], ref_path[260];
+        snprintf(path, sizeof path, "tests/ref/pil_decode/%s", names[i]);
+        snprintf(ref_path, sizeof ref_path, "%s.rgb", path);
+        FILE *fp = fopen(ref_path, "rb");
+        cr_assert_not_null(fp, "%s (run tests from the repository root)", ref_path);
+        int w, h;
+        cr_assert_eq(fscanf(fp, "%d %d", &w, &h), 2);
+        cr_assert_eq(fgetc(fp), '\n');
+        size_t n = (size_t)w * (size_t)h * 3;
+        uint8_t *want = malloc(n);
+        cr_assert_eq(fread(want, 1, n, fp), n, "%s short", ref_path);
+        fclose(fp);
+        pdl_image img;
+        pdl_error err;
+        cr_assert_eq(pdl_image_load(path, &img, &err), PDL_OK, "%s", err.msg);
+        cr_assert(img.width == w && img.height == h, "%s: %dx%d, PIL %dx%d", names[i], img.width,
+                  img.height, w, h);
+        int max;
+        double mean;
+        diff_stats(img.rgb, want, n, &max, &mean);
+        cr_assert_eq(max, 0, "%s: max diff %d, mean %.3f", names[i], max, mean);
+        pdl_image_free(&img);
+        free(want);
+    }
+}
