@@ -248,7 +248,8 @@ class _NumpyOnlyUnpickler(pickle.Unpickler):
     ALLOWED = {("collections", "OrderedDict"), ("numpy", "ndarray"), ("numpy", "dtype"),
                ("numpy.core.multiarray", "_reconstruct"), ("numpy.core.multiarray", "scalar"),
                ("numpy._core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "scalar"),
-               ("builtins", "set"), ("builtins", "frozenset")}
+               ("builtins", "set"), ("builtins", "frozenset"),
+               ("_codecs", "encode")}  # protocol-2 pickles spell bytes as _codecs.encode(str)
 
     def find_class(self, module, name):
         if (module, name) not in self.ALLOWED:
