@@ -5,8 +5,8 @@ A D2 model-zoo .pkl is a pickled dict whose "model" entry maps state-dict names 
 arrays; a .pth holds {"model": state_dict} of torch tensors. Tensor names stay D2's, so the
 conversion is a re-encoding: we keep exactly the tensors the inference graph needs (dropping
 num_batches_tracked, the pixel_mean/std buffers and anything else), check each against the
-list the config implies (same rules as the C loader, see D2_NOTES), and write them with the
-config JSON in __metadata__["config"]. BatchNorm stays unfolded; the C loader folds it.
+list the config implies (Detectron2's module structure, the same rules as the C loader), and
+write them with the config JSON in __metadata__["config"]. BatchNorm stays unfolded; the C loader folds it.
 
 The .pkl path needs only the standard library and numpy (a restricted unpickler that admits
 numpy arrays and plain containers, nothing else); torch is imported only for .pth files.

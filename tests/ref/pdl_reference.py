@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """An independent PyTorch Panoptic-DeepLab, the reference the C network is compared with.
 
-Written from the paper (arXiv 1911.10194), design.md section 4 and D2_NOTES, not from our C
-code: plain nn.Modules in eval mode, BatchNorm as real nn.BatchNorm2d with (random) running
+Written from the paper (arXiv 1911.10194), design.md section 4 and notes on Detectron2's
+Panoptic-DeepLab code, not from our C code: plain nn.Modules in eval mode, BatchNorm as real nn.BatchNorm2d with (random) running
 statistics, module names chosen so that state_dict() names are Detectron2's. The model is
 built from our config JSON, so the same dict drives this file, the converter and the C loader.
 
@@ -233,7 +233,7 @@ class PanopticDeepLab(nn.Module):
 
     @torch.no_grad()
     def forward(self, x, h, w):
-        """Every stage of D2_NOTES' reference format for the normalised, padded input x whose
+        """Every stage of the reference format (tests/ref/README.md) for the normalised, padded input x whose
         unpadded size is h x w."""
         f = self.backbone(x)
         sem, ins = self.sem_seg_head, self.ins_embed_head
