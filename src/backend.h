@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "model.h"
 #include "status.h"
 
 typedef enum pdl_device_kind { PDL_DEVICE_AUTO, PDL_DEVICE_CPU, PDL_DEVICE_CUDA } pdl_device_kind;
@@ -18,12 +19,34 @@ typedef struct pdl_device_request {
     int threads; /* CPU threads; 0 = all cores */
 } pdl_device_request;
 
+/* Counters for tests and --verbose output. */
+typedef struct pdl_backend_stats {
+    int plans_built;      /* network plans made so far (one per new input size) */
+    int plans_cached;     /* plans held now */
+    int reorders;         /* layout conversions inside the current plan's network */
+    size_t arena_bytes;   /* activation buffers of the current plan */
+    size_t scratch_bytes; /* primitives' shared scratchpad */
+    size_t weight_bytes;  /* weights as the device holds them */
+    size_t output_bytes;  /* full-size outputs and stage copies */
+} pdl_backend_stats;
+
 typedef struct pdl_backend_ops {
     const char *name; /* "cpu", "cuda" */
     pdl_status (*open)(const pdl_device_request *req, void **ctx, pdl_error *err);
     void (*close)(void *ctx);
     /* One line naming the device, e.g. "cpu (oneDNN 2.6.3, 2 threads)". */
     void (*describe)(void *ctx, char *buf, size_t size);
+    /* Makes `model` (which must outlive its use here) ready to run on an image
+     * of height x width: the input is padded to the config's size_divisibility
+     * (pdl_model_input_size). Plans are cached by padded size, so calling this
+     * for every image of a folder of same-sized images plans once. */
+    pdl_status (*prepare)(void *ctx, const pdl_model *model, int height, int width,
+                          pdl_error *err);
+    /* Runs the network prepared last on `input`, [3][hp][wp] normalised and
+     * padded (pdl_model_preprocess). flags: PDL_RUN_FULL, PDL_RUN_STAGES. */
+    pdl_status (*run)(void *ctx, const float *input, unsigned flags, pdl_head_outputs *out,
+                      pdl_error *err);
+    void (*stats)(void *ctx, pdl_backend_stats *out);
 } pdl_backend_ops;
 
 typedef struct pdl_backend {

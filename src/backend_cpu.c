@@ -1,14 +1,34 @@
-/* backend_cpu.c - the CPU backend: oneDNN for the network, the CPU executor of
- * kernels/ for post-processing. */
+/* backend_cpu.c - the CPU backend: the network on oneDNN (plans in
+ * cpu_plan.c), OpenMP threads as requested.
+ *
+ * Plans are cached by padded input size (least recently used out first), so a
+ * folder of same-sized images plans once and a folder alternating between a
+ * few sizes does not re-plan either. All plans share one activation arena and
+ * one scratchpad, sized for the largest plan, and one copy of the weights.
+ */
 #include "backend.h"
+#include "cpu_internal.h"
 
 #include <oneapi/dnnl/dnnl.h>
+#include <oneapi/dnnl/dnnl_debug.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#define PLAN_CACHE 4
 
 typedef struct cpu_context {
     int threads;
+    pdl_cpu_shared sh;
+    pdl_cpu_plan *plans[PLAN_CACHE];
+    unsigned long last_use[PLAN_CACHE];
+    unsigned long clock;
+    pdl_cpu_plan *current;
+    int height, width; /* the image size of the last prepare (the crop) */
+    int plans_built;
+    float *full;       /* the x4 outputs */
+    size_t full_floats;
 } cpu_context;
 
 static pdl_status cpu_open(const pdl_device_request *req, void **ctx, pdl_error *err)
@@ -17,13 +37,46 @@ static pdl_status cpu_open(const pdl_device_request *req, void **ctx, pdl_error 
     if (!c)
         return pdl_fail(err, PDL_ERR_NOMEM, "cpu backend: out of memory");
     c->threads = req->threads > 0 ? req->threads : omp_get_num_procs();
+    dnnl_status_t s = dnnl_engine_create(&c->sh.engine, dnnl_cpu, 0);
+    if (s == dnnl_success)
+        s = dnnl_stream_create(&c->sh.stream, c->sh.engine, dnnl_stream_default_flags);
+    if (s != dnnl_success) {
+        if (c->sh.engine)
+            dnnl_engine_destroy(c->sh.engine);
+        free(c);
+        return pdl_fail(err, PDL_ERR_DEVICE, "oneDNN: cannot create the CPU engine: %s",
+                        dnnl_status2str(s));
+    }
     *ctx = c;
     return PDL_OK;
 }
 
+/* Forgets every plan and weight copy (on close, or when the model changes). */
+static void drop_model(cpu_context *c)
+{
+    for (int i = 0; i < PLAN_CACHE; i++) {
+        pdl_cpu_plan_free(c->plans[i]);
+        c->plans[i] = NULL;
+    }
+    c->current = NULL;
+    pdl_cpu_weights_free(&c->sh);
+    free(c->sh.weights);
+    c->sh.weights = NULL;
+    c->sh.model = NULL;
+}
+
 static void cpu_close(void *ctx)
 {
-    free(ctx);
+    cpu_context *c = ctx;
+    if (!c)
+        return;
+    drop_model(c);
+    free(c->sh.arena);
+    free(c->sh.scratch);
+    free(c->full);
+    dnnl_stream_destroy(c->sh.stream);
+    dnnl_engine_destroy(c->sh.engine);
+    free(c);
 }
 
 static void cpu_describe(void *ctx, char *buf, size_t size)
@@ -34,9 +87,164 @@ static void cpu_describe(void *ctx, char *buf, size_t size)
              c->threads);
 }
 
+/* Grows *buf to at least `need` bytes (contents not kept). */
+static pdl_status grow(void **buf, size_t *size, size_t need, unsigned *generation,
+                       pdl_error *err)
+{
+    if (need <= *size)
+        return PDL_OK;
+    free(*buf);
+    *size = 0;
+    *buf = aligned_alloc(PDL_CPU_ALIGN, (need + PDL_CPU_ALIGN - 1) / PDL_CPU_ALIGN * PDL_CPU_ALIGN);
+    (*generation)++;
+    if (!*buf)
+        return pdl_fail(err, PDL_ERR_NOMEM, "cpu backend: out of memory for %zu MB of buffers",
+                        need >> 20);
+    *size = need;
+    return PDL_OK;
+}
+
+static pdl_status use_model(cpu_context *c, const pdl_model *model, pdl_error *err)
+{
+    if (c->sh.model == model)
+        return PDL_OK;
+    drop_model(c);
+    c->sh.weights = calloc((size_t)model->nops, sizeof *c->sh.weights);
+    if (!c->sh.weights)
+        return pdl_fail(err, PDL_ERR_NOMEM, "cpu backend: out of memory");
+    c->sh.model = model;
+    return PDL_OK;
+}
+
+/* The plan for hp x wp, else an empty slot, else the least recently used. */
+static int find_slot(const cpu_context *c, int hp, int wp)
+{
+    for (int i = 0; i < PLAN_CACHE; i++)
+        if (c->plans[i] && c->plans[i]->hp == hp && c->plans[i]->wp == wp)
+            return i;
+    int victim = 0;
+    for (int i = 0; i < PLAN_CACHE; i++) {
+        if (!c->plans[i])
+            return i;
+        if (c->last_use[i] < c->last_use[victim])
+            victim = i;
+    }
+    return victim;
+}
+
+static pdl_status cpu_prepare(void *ctx, const pdl_model *model, int height, int width,
+                              pdl_error *err)
+{
+    cpu_context *c = ctx;
+    if (height < 1 || width < 1)
+        return pdl_fail(err, PDL_ERR_ARG, "cpu backend: bad image size %dx%d", width, height);
+    omp_set_num_threads(c->threads);
+    pdl_status st = use_model(c, model, err);
+    if (st != PDL_OK)
+        return st;
+    int hp, wp;
+    pdl_model_input_size(&model->config, height, width, &hp, &wp);
+    int slot = find_slot(c, hp, wp);
+    if (!c->plans[slot] || c->plans[slot]->hp != hp || c->plans[slot]->wp != wp) {
+        pdl_cpu_plan_free(c->plans[slot]);
+        c->plans[slot] = NULL;
+        c->current = NULL;
+        st = pdl_cpu_plan_create(&c->sh, hp, wp, &c->plans[slot], err);
+        if (st != PDL_OK)
+            return st;
+        c->plans_built++;
+    }
+    pdl_cpu_plan *p = c->plans[slot];
+    st = grow(&c->sh.arena, &c->sh.arena_size, p->arena_bytes, &c->sh.generation, err);
+    if (st == PDL_OK)
+        st = grow(&c->sh.scratch, &c->sh.scratch_size, p->scratch_bytes, &c->sh.generation, err);
+    if (st != PDL_OK)
+        return st;
+    c->last_use[slot] = ++c->clock;
+    c->current = p;
+    c->height = height;
+    c->width = width;
+    return PDL_OK;
+}
+
+static pdl_status upsample_outputs(cpu_context *c, pdl_head_outputs *out, pdl_error *err)
+{
+    size_t plane = (size_t)out->height * out->width;
+    size_t need = (size_t)(out->num_classes + 3) * plane;
+    if (need > c->full_floats) {
+        free(c->full);
+        c->full_floats = 0;
+        c->full = malloc(need * sizeof *c->full);
+        if (!c->full)
+            return pdl_fail(err, PDL_ERR_NOMEM, "cpu backend: out of memory for %dx%d outputs",
+                            out->width, out->height);
+        c->full_floats = need;
+    }
+    float *sem = c->full, *center = sem + out->num_classes * plane, *offset = center + plane;
+    pdl_status st = pdl_upsample_crop(out->sem_logits, out->num_classes, out->h4, out->w4, 4,
+                                      out->height, out->width, 1.0f, sem, err);
+    if (st == PDL_OK)
+        st = pdl_upsample_crop(out->center, 1, out->h4, out->w4, 4, out->height, out->width,
+                               1.0f, center, err);
+    if (st == PDL_OK)
+        st = pdl_upsample_crop(out->offset, 2, out->h4, out->w4, 4, out->height, out->width,
+                               4.0f, offset, err);
+    out->sem_logits_up = sem;
+    out->center_up = center;
+    out->offset_up = offset;
+    return st;
+}
+
+static pdl_status cpu_run(void *ctx, const float *input, unsigned flags, pdl_head_outputs *out,
+                          pdl_error *err)
+{
+    cpu_context *c = ctx;
+    if (!c->current)
+        return pdl_fail(err, PDL_ERR_ARG, "cpu backend: run without a successful prepare");
+    memset(out, 0, sizeof *out);
+    out->height = c->height;
+    out->width = c->width;
+    omp_set_num_threads(c->threads);
+    if (flags & PDL_RUN_STAGES)
+        flags |= PDL_RUN_FULL;
+    pdl_status st = pdl_cpu_plan_run(c->current, &c->sh, input, flags, out, err);
+    if (st == PDL_OK && (out->height > 4 * out->h4 || out->width > 4 * out->w4))
+        st = pdl_fail(err, PDL_ERR_ARG, "cpu backend: heads at %dx%d cannot cover %dx%d",
+                      out->w4, out->h4, out->width, out->height);
+    if (st == PDL_OK && (flags & PDL_RUN_FULL))
+        st = upsample_outputs(c, out, err);
+    if (st == PDL_OK && (flags & PDL_RUN_STAGES)) {
+        const float *up[3] = {out->sem_logits_up, out->center_up, out->offset_up};
+        const int ch[3] = {out->num_classes, 1, 2};
+        for (int i = 0; i < 3; i++)
+            out->stages[PDL_STAGE_SEM_LOGITS_UP + i] =
+                (pdl_stage_tensor){true, ch[i], out->height, out->width, up[i]};
+    }
+    return st;
+}
+
+static void cpu_stats(void *ctx, pdl_backend_stats *out)
+{
+    const cpu_context *c = ctx;
+    memset(out, 0, sizeof *out);
+    out->plans_built = c->plans_built;
+    for (int i = 0; i < PLAN_CACHE; i++)
+        out->plans_cached += c->plans[i] != NULL;
+    if (c->current) {
+        out->reorders = c->current->nreorders;
+        out->arena_bytes = c->current->arena_bytes;
+    }
+    out->scratch_bytes = c->sh.scratch_size;
+    out->weight_bytes = c->sh.weight_bytes;
+    out->output_bytes = c->full_floats * sizeof(float);
+}
+
 const pdl_backend_ops pdl_cpu_backend_ops = {
     .name = "cpu",
     .open = cpu_open,
     .close = cpu_close,
     .describe = cpu_describe,
+    .prepare = cpu_prepare,
+    .run = cpu_run,
+    .stats = cpu_stats,
 };
