@@ -106,13 +106,15 @@ static pdl_status grow(void **buf, size_t *size, size_t need, unsigned *generati
 
 static pdl_status use_model(cpu_context *c, const pdl_model *model, pdl_error *err)
 {
-    if (c->sh.model == model)
+    if (c->sh.model == model && c->sh.model_id == model->id)
         return PDL_OK;
     drop_model(c);
     c->sh.weights = calloc((size_t)model->nops, sizeof *c->sh.weights);
     if (!c->sh.weights)
         return pdl_fail(err, PDL_ERR_NOMEM, "cpu backend: out of memory");
+    c->sh.nweights = model->nops;
     c->sh.model = model;
+    c->sh.model_id = model->id;
     return PDL_OK;
 }
 
@@ -169,6 +171,9 @@ static pdl_status cpu_prepare(void *ctx, const pdl_model *model, int height, int
 
 static pdl_status upsample_outputs(cpu_context *c, pdl_head_outputs *out, pdl_error *err)
 {
+    if (out->height > 4 * out->h4 || out->width > 4 * out->w4)
+        return pdl_fail(err, PDL_ERR_ARG, "cpu backend: heads at %dx%d cannot cover %dx%d",
+                        out->w4, out->h4, out->width, out->height);
     size_t plane = (size_t)out->height * out->width;
     size_t need = (size_t)(out->num_classes + 3) * plane;
     if (need > c->full_floats) {
@@ -208,9 +213,6 @@ static pdl_status cpu_run(void *ctx, const float *input, unsigned flags, pdl_hea
     if (flags & PDL_RUN_STAGES)
         flags |= PDL_RUN_FULL;
     pdl_status st = pdl_cpu_plan_run(c->current, &c->sh, input, flags, out, err);
-    if (st == PDL_OK && (out->height > 4 * out->h4 || out->width > 4 * out->w4))
-        st = pdl_fail(err, PDL_ERR_ARG, "cpu backend: heads at %dx%d cannot cover %dx%d",
-                      out->w4, out->h4, out->width, out->height);
     if (st == PDL_OK && (flags & PDL_RUN_FULL))
         st = upsample_outputs(c, out, err);
     if (st == PDL_OK && (flags & PDL_RUN_STAGES)) {

@@ -112,7 +112,9 @@ typedef struct pdl_cpu_shared {
     dnnl_engine_t engine;
     dnnl_stream_t stream;
     const pdl_model *model;
+    uint64_t model_id;
     pdl_cpu_weights **weights; /* per op: a list of reordered copies, one per layout */
+    int nweights;              /* ops in that array (the model may already be gone) */
     void *arena;
     size_t arena_size;
     void *scratch;

@@ -175,8 +175,8 @@ static pdl_status plan_conv(builder *b, int index, const pdl_shape *shapes)
     }
     const dnnl_memory_desc_t *dst_md = query(pd, dnnl_query_dst_md, 0);
     int r = c->residual;
-    if (st == PDL_OK && r >= 0 && b->last_read[r] == index &&
-        dnnl_memory_desc_equal(&p->t[r].md, dst_md)) {
+    if (st == PDL_OK && r >= 0 && r != op->in[0] && b->last_read[r] == index &&
+        p->t[r].block >= 0 && dnnl_memory_desc_equal(&p->t[r].md, dst_md)) {
         /* write over the residual, which nothing reads afterwards */
         p->t[op->out] = p->t[r];
         p->t[op->out].producer = p->nsteps;

@@ -103,9 +103,7 @@ pdl_status pdl_cpu_weights_get(pdl_cpu_shared *sh, int op, const dnnl_memory_des
 
 void pdl_cpu_weights_free(pdl_cpu_shared *sh)
 {
-    if (!sh->weights || !sh->model)
-        return;
-    for (int i = 0; i < sh->model->nops; i++)
+    for (int i = 0; sh->weights && i < sh->nweights; i++)
         while (sh->weights[i]) {
             pdl_cpu_weights *w = sh->weights[i];
             sh->weights[i] = w->next;

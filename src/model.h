@@ -78,6 +78,7 @@ typedef enum pdl_stage {
 const char *pdl_stage_name(pdl_stage s);
 
 typedef struct pdl_model {
+    uint64_t id;                          /* unique per built model: backends key caches on it */
     pdl_config config;
     int nops;
     pdl_op *ops;
@@ -103,6 +104,10 @@ pdl_status pdl_model_load(pdl_weights *w, pdl_model *m, size_t *unused,
                           const char **first_unused, pdl_error *err);
 
 void pdl_model_free(pdl_model *m);
+
+/* Gives m a new id, for code that assembles or edits a graph by hand (tests):
+ * backends then treat it as a model they have not seen. */
+void pdl_model_renew_id(pdl_model *m);
 
 /* The network input size for an h x w image: padded bottom/right to the
  * config's size_divisibility (unchanged when it is 0). */

@@ -294,6 +294,7 @@ pdl_status pdl_model_build(const pdl_config *cfg, pdl_model *m, pdl_error *err)
 {
     memset(m, 0, sizeof *m);
     m->config = *cfg;
+    pdl_model_renew_id(m);
     builder b = {.m = m};
     new_tensor(&b, 3);
     pdl_status st = backbone(&b, &cfg->backbone, err);
@@ -304,6 +305,12 @@ pdl_status pdl_model_build(const pdl_config *cfg, pdl_model *m, pdl_error *err)
     if (st != PDL_OK)
         pdl_model_free(m);
     return st;
+}
+
+void pdl_model_renew_id(pdl_model *m)
+{
+    static uint64_t next_id;
+    m->id = __atomic_add_fetch(&next_id, 1, __ATOMIC_RELAXED);
 }
 
 void pdl_model_free(pdl_model *m)
@@ -331,7 +338,7 @@ static int conv_out(int in, int k, int stride, int pad, int dil)
 
 pdl_status pdl_model_shapes(const pdl_model *m, int hp, int wp, pdl_shape *shapes, pdl_error *err)
 {
-    shapes[0] = (pdl_shape){3, hp, wp};
+    shapes[0] = (pdl_shape){m->channels[0], hp, wp};
     for (int i = 0; i < m->nops; i++) {
         const pdl_op *op = &m->ops[i];
         pdl_shape in = shapes[op->in[0]], out = {m->channels[op->out], in.h, in.w};
