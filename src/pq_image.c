@@ -9,14 +9,13 @@
  */
 #include "pq_image.h"
 
-#include <errno.h>
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "image.h"
+
 #define EMPTY_KEY UINT64_MAX
-#define MAX_PIXELS ((size_t)1 << 27)
 
 struct pdl_pq_scratch {
     uint64_t *keys, *counts; /* the pair histogram; EMPTY_KEY marks a free slot */
@@ -33,50 +32,6 @@ typedef struct pair_count {
 typedef struct id_index {
     uint32_t id, index;
 } id_index;
-
-typedef struct rgb_image {
-    int width, height;
-    uint8_t *rgb;
-} rgb_image;
-
-static pdl_status load_png(const char *path, rgb_image *out, pdl_error *err)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return pdl_fail(err, PDL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    png_image png;
-    memset(&png, 0, sizeof png);
-    png.version = PNG_IMAGE_VERSION;
-    out->rgb = NULL;
-    pdl_status st = PDL_OK;
-    if (!png_image_begin_read_from_stdio(&png, f)) {
-        st = pdl_fail(err, PDL_ERR_FORMAT, "%s: not a readable PNG: %s", path, png.message);
-        goto done;
-    }
-    if ((size_t)png.width * png.height > MAX_PIXELS) {
-        st = pdl_fail(err, PDL_ERR_LIMIT, "%s: %ux%u pixels is too large", path, png.width,
-                      png.height);
-        goto done;
-    }
-    png.format = PNG_FORMAT_RGB;
-    out->rgb = malloc(PNG_IMAGE_SIZE(png));
-    if (!out->rgb) {
-        st = pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory", path);
-        goto done;
-    }
-    if (!png_image_finish_read(&png, NULL, out->rgb, 0, NULL)) {
-        st = pdl_fail(err, PDL_ERR_FORMAT, "%s: corrupt PNG: %s", path, png.message);
-        free(out->rgb);
-        out->rgb = NULL;
-        goto done;
-    }
-    out->width = (int)png.width;
-    out->height = (int)png.height;
-done:
-    png_image_free(&png);
-    fclose(f);
-    return st;
-}
 
 pdl_pq_scratch *pdl_pq_scratch_new(size_t n_categories)
 {
@@ -235,7 +190,7 @@ static int push_event(event_list *e, int32_t cat, pdl_pq_event_kind kind, double
 
 /* Working arrays of one image, freed together. */
 typedef struct image_work {
-    rgb_image gt_png, pred_png;
+    pdl_image gt_png, pred_png;
     pair_count *pairs;
     size_t n_pairs;
     id_index *gt_order, *pred_order;
@@ -246,8 +201,8 @@ typedef struct image_work {
 
 static void work_free(image_work *w)
 {
-    free(w->gt_png.rgb);
-    free(w->pred_png.rgb);
+    pdl_image_free(&w->gt_png);
+    pdl_image_free(&w->pred_png);
     free(w->pairs);
     free(w->gt_order);
     free(w->pred_order);
@@ -267,9 +222,9 @@ static pdl_status nomem(const pdl_pq_image *img, pdl_error *err)
 static pdl_status count_pairs(const pdl_pq_image *img, pdl_pq_scratch *s, image_work *w,
                               pdl_error *err)
 {
-    pdl_status st = load_png(img->gt_path, &w->gt_png, err);
+    pdl_status st = pdl_image_load(img->gt_path, &w->gt_png, err);
     if (st == PDL_OK)
-        st = load_png(img->pred_path, &w->pred_png, err);
+        st = pdl_image_load(img->pred_path, &w->pred_png, err);
     if (st != PDL_OK) {
         char msg[PDL_ERROR_MSG_MAX];
         snprintf(msg, sizeof msg, "%s", err->msg);
