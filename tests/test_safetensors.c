@@ -305,6 +305,16 @@ Test(safetensors, bad_json)
     expect_raw_fails("{\"w\\u0000x\": 1}", 0, PDL_ERR_FORMAT, "header is not valid JSON");
 }
 
+/* Messages quote names and JSON text; control characters must not break the line
+ * (found by fuzzing: jansson quotes the text near an error, newlines included). */
+Test(safetensors, messages_stay_on_one_line)
+{
+    expect_raw_fails("{\"__metadata__\": {\"config\": \"{\\\n\"}}", 0, PDL_ERR_FORMAT,
+                     "header is not valid JSON");
+    expect_tensors_fail("\"bad\\nname\": 1", 0, PDL_ERR_FORMAT,
+                        "tensor bad?name: header entry is not an object");
+}
+
 Test(safetensors, header_not_an_object)
 {
     expect_raw_fails("[1, 2, 3]", 0, PDL_ERR_FORMAT, "header is not a JSON object");
