@@ -52,9 +52,9 @@ static uint64_t read_le64(const uint8_t *p)
     return v;
 }
 
-/* Fills t from one header entry: {"dtype", "shape", "data_offsets"}.
- * The offsets are stored in t->data as relative values until the data area is
- * known to hold them; `begin` gets the start for the overlap check. */
+/* Fills t (all but name and data) from one header entry {"dtype", "shape",
+ * "data_offsets"} and checks its range against the data area; *begin gets the
+ * offset of its first byte within that area. */
 static pdl_status parse_entry(const char *path, const char *name, json_t *e, size_t data_size,
                               pdl_tensor *t, uint64_t *begin, pdl_error *err)
 {
