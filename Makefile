@@ -108,7 +108,7 @@ asan:
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------------
 # The library goes into an archive so each target links only the objects it
 # uses (a loose object list drags in e.g. backend_loader.c and its references).
-FUZZ_LIB_SRC := $(filter-out src/backend_cpu%.c,$(LIB_SRC))
+FUZZ_LIB_SRC := $(filter-out src/backend_%.c,$(LIB_SRC))
 FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fopenmp
 FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 build-fuzz/obj/%.o: %.c $(wildcard src/*.h)
