@@ -25,7 +25,7 @@ CFLAGS    := -std=c11 $(OPT) $(WARN) -fopenmp -fPIC $(SAN_FLAGS)
 # The kernels are CUDA C++; for the CPU executor the host compiler builds the
 # very same files as C++ (see kernels/pdl_kernel.h).
 CXXFLAGS  := -std=c++17 $(OPT) $(WARN) -fopenmp -fPIC -fno-exceptions -fno-rtti -x c++ $(SAN_FLAGS)
-LDLIBS    := -lpng16 -ljpeg -ljansson -lexif -ldnnl -ldl -lm -lstdc++
+LDLIBS    := -lpthread -lpng16 -ljpeg -ljansson -lexif -ldnnl -ldl -lm -lstdc++
 LDFLAGS   := -fopenmp -rdynamic $(SAN_FLAGS)
 
 LIB_SRC    := $(wildcard src/*.c)
