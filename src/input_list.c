@@ -1,0 +1,195 @@
+/* input_list.c - builds the list of predict inputs (see input_list.h). */
+#include "input_list.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "image.h"
+
+void pdl_input_list_init(pdl_input_list *list)
+{
+    memset(list, 0, sizeof *list);
+}
+
+void pdl_input_list_free(pdl_input_list *list)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        free(list->items[i].path);
+        free(list->items[i].relname);
+    }
+    free(list->items);
+    memset(list, 0, sizeof *list);
+}
+
+/* Drops the extension of the last path component: "a/b.png" -> "a/b". */
+static char *strip_extension(const char *name)
+{
+    char *out = strdup(name);
+    if (!out)
+        return NULL;
+    char *slash = strrchr(out, '/');
+    char *dot = strrchr(out, '.');
+    if (dot && dot > (slash ? slash + 1 : out))
+        *dot = '\0';
+    return out;
+}
+
+static pdl_status push(pdl_input_list *list, const char *path, const char *relname, pdl_error *err)
+{
+    if (list->count == list->capacity) {
+        size_t cap = list->capacity ? list->capacity * 2 : 64;
+        pdl_input *items = realloc(list->items, cap * sizeof *items);
+        if (!items)
+            return pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory listing inputs", path);
+        list->items = items;
+        list->capacity = cap;
+    }
+    pdl_input *in = &list->items[list->count];
+    in->path = strdup(path);
+    in->relname = strip_extension(relname);
+    if (!in->path || !in->relname) {
+        free(in->path);
+        free(in->relname);
+        return pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory listing inputs", path);
+    }
+    list->count++;
+    return PDL_OK;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+static bool looks_like_image(const char *path)
+{
+    uint8_t head[16];
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return false;
+    size_t n = fread(head, 1, sizeof head, f);
+    fclose(f);
+    return pdl_image_sniff(head, n);
+}
+
+static pdl_status walk(pdl_input_list *list, const char *dir, size_t root_len, int depth,
+                       pdl_error *err)
+{
+    if (depth > 64)
+        return pdl_fail(err, PDL_ERR_LIMIT, "%s: folders nested more than 64 deep", dir);
+    DIR *d = opendir(dir);
+    if (!d)
+        return pdl_fail(err, PDL_ERR_IO, "%s: cannot open folder (%s)", dir, strerror(errno));
+    char **names = NULL;
+    size_t n = 0, cap = 0;
+    pdl_status st = PDL_OK;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 64;
+            char **grown = realloc(names, cap * sizeof *names);
+            if (!grown) {
+                st = pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory listing folder", dir);
+                break;
+            }
+            names = grown;
+        }
+        if (!(names[n] = strdup(e->d_name))) {
+            st = pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory listing folder", dir);
+            break;
+        }
+        n++;
+    }
+    closedir(d);
+    if (st == PDL_OK)
+        qsort(names, n, sizeof *names, compare_names);
+    for (size_t i = 0; i < n && st == PDL_OK; i++) {
+        size_t len = strlen(dir) + strlen(names[i]) + 2;
+        char *path = malloc(len);
+        if (!path) {
+            st = pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory listing folder", dir);
+            break;
+        }
+        snprintf(path, len, "%s/%s", dir, names[i]);
+        struct stat sb;
+        if (stat(path, &sb) != 0)
+            list->skipped++; /* dangling link or raced deletion: not an image */
+        else if (S_ISDIR(sb.st_mode))
+            st = walk(list, path, root_len, depth + 1, err);
+        else if (S_ISREG(sb.st_mode) && looks_like_image(path))
+            st = push(list, path, path + root_len, err);
+        else
+            list->skipped++;
+        free(path);
+    }
+    for (size_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    return st;
+}
+
+pdl_status pdl_input_list_add(pdl_input_list *list, const char *path, pdl_error *err)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return push(list, path, strrchr(path, '/') ? strrchr(path, '/') + 1 : path, err);
+    if (!S_ISDIR(sb.st_mode))
+        return push(list, path, strrchr(path, '/') ? strrchr(path, '/') + 1 : path, err);
+    size_t root_len = strlen(path);
+    while (root_len > 1 && path[root_len - 1] == '/')
+        root_len--;
+    char *root = strndup(path, root_len);
+    if (!root)
+        return pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory", path);
+    pdl_status st = walk(list, root, root_len + 1, 0, err);
+    free(root);
+    return st;
+}
+
+pdl_status pdl_input_list_add_lines(pdl_input_list *list, FILE *stream, const char *source,
+                                    pdl_error *err)
+{
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    pdl_status st = PDL_OK;
+    while (st == PDL_OK && (len = getline(&line, &cap, stream)) != -1) {
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = '\0';
+        if (len > 0)
+            st = pdl_input_list_add(list, line, err);
+    }
+    if (st == PDL_OK && ferror(stream))
+        st = pdl_fail(err, PDL_ERR_IO, "%s: read error", source);
+    free(line);
+    return st;
+}
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++)
+        h = (h ^ (uint8_t)*s) * 1099511628211ull;
+    return h;
+}
+
+void pdl_input_list_shard(pdl_input_list *list, unsigned index, unsigned count)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < list->count; i++) {
+        pdl_input *in = &list->items[i];
+        if (fnv1a(in->relname) % count == index) {
+            list->items[kept++] = *in;
+        } else {
+            free(in->path);
+            free(in->relname);
+        }
+    }
+    list->count = kept;
+}

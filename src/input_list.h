@@ -1,0 +1,44 @@
+/* input_list.h - the list of images a `predict` run works on.
+ *
+ * Inputs are files, folders (walked recursively, entries sorted bytewise so
+ * the order is the same on every machine) or lines read from a stream (the
+ * `-` argument). Folder entries are kept only when their first bytes are a
+ * PNG or JPEG signature; other files are counted as skipped. Each image keeps
+ * a relative name under which its outputs are written, so the output tree
+ * mirrors the input tree.
+ */
+#ifndef PDL_INPUT_LIST_H
+#define PDL_INPUT_LIST_H
+
+#include <stddef.h>
+#include <stdio.h>
+
+#include "status.h"
+
+typedef struct pdl_input {
+    char *path;     /* as given or found */
+    char *relname;  /* output name without extension, e.g. "city/a" for city/a.png */
+} pdl_input;
+
+typedef struct pdl_input_list {
+    pdl_input *items;
+    size_t count, capacity;
+    size_t skipped; /* non-image files found in folders */
+} pdl_input_list;
+
+void pdl_input_list_init(pdl_input_list *list);
+void pdl_input_list_free(pdl_input_list *list);
+
+/* Adds a file or (recursively) a folder. A file given explicitly is kept even
+ * if it is not an image, so that it fails later with a message naming it. */
+pdl_status pdl_input_list_add(pdl_input_list *list, const char *path, pdl_error *err);
+
+/* Adds one path per non-empty line of `stream` (`source` names it in errors). */
+pdl_status pdl_input_list_add_lines(pdl_input_list *list, FILE *stream, const char *source,
+                                    pdl_error *err);
+
+/* Keeps only the items of shard `index` of `count`, chosen by a hash of the
+ * relative name, so a shard's members do not depend on the other inputs. */
+void pdl_input_list_shard(pdl_input_list *list, unsigned index, unsigned count);
+
+#endif

@@ -1,0 +1,124 @@
+/* test_input_list.c - folder walking, content sniffing, stdin lists, shards. */
+#include <criterion/criterion.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "input_list.h"
+
+static char root[64];
+
+static void write_bytes(const char *rel, const void *data, size_t n)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/%s", root, rel);
+    FILE *f = fopen(path, "wb");
+    cr_assert_not_null(f, "%s", path);
+    fwrite(data, 1, n, f);
+    fclose(f);
+}
+
+static const unsigned char png_magic[] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0};
+static const unsigned char jpeg_magic[] = {0xff, 0xd8, 0xff, 0xe0, 0, 16};
+
+static void make_tree(void)
+{
+    strcpy(root, "/tmp/pdl_inputs_XXXXXX");
+    cr_assert_not_null(mkdtemp(root));
+    char path[256];
+    snprintf(path, sizeof path, "%s/b", root);
+    mkdir(path, 0777);
+    snprintf(path, sizeof path, "%s/a", root);
+    mkdir(path, 0777);
+    snprintf(path, sizeof path, "%s/a/deep", root);
+    mkdir(path, 0777);
+    write_bytes("z.png", png_magic, sizeof png_magic);
+    write_bytes("b/photo.JPG", jpeg_magic, sizeof jpeg_magic);
+    write_bytes("a/deep/x.png", png_magic, sizeof png_magic);
+    write_bytes("a/renamed.txt", png_magic, sizeof png_magic); /* content decides */
+    write_bytes("a/notes.png", "hello", 5);                  /* extension does not */
+    write_bytes("a/\xc3\xa9t\xc3\xa9.png", png_magic, sizeof png_magic);
+}
+
+static void remove_tree(void)
+{
+    char cmd[128];
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", root);
+    cr_assert_eq(system(cmd), 0);
+}
+
+TestSuite(input_list, .init = make_tree, .fini = remove_tree);
+
+Test(input_list, walks_sorted_and_sniffs_content)
+{
+    pdl_input_list list;
+    pdl_input_list_init(&list);
+    cr_assert_eq(pdl_input_list_add(&list, root, NULL), PDL_OK);
+    const char *expect[] = {"a/deep/x", "a/renamed", "a/\xc3\xa9t\xc3\xa9", "b/photo", "z"};
+    cr_assert_eq(list.count, 5);
+    for (size_t i = 0; i < 5; i++)
+        cr_assert_str_eq(list.items[i].relname, expect[i]);
+    cr_assert_eq(list.skipped, 1);
+    pdl_input_list_free(&list);
+}
+
+Test(input_list, trailing_slash_gives_the_same_names)
+{
+    pdl_input_list list;
+    pdl_input_list_init(&list);
+    char path[128];
+    snprintf(path, sizeof path, "%s//", root);
+    cr_assert_eq(pdl_input_list_add(&list, path, NULL), PDL_OK);
+    cr_assert_eq(list.count, 5);
+    cr_assert_str_eq(list.items[0].relname, "a/deep/x");
+    pdl_input_list_free(&list);
+}
+
+Test(input_list, explicit_files_are_kept_even_when_missing)
+{
+    pdl_input_list list;
+    pdl_input_list_init(&list);
+    cr_assert_eq(pdl_input_list_add(&list, "/nonexistent/dir/pic.jpeg", NULL), PDL_OK);
+    cr_assert_eq(list.count, 1);
+    cr_assert_str_eq(list.items[0].relname, "pic");
+    pdl_input_list_free(&list);
+}
+
+Test(input_list, lines_from_a_stream)
+{
+    char text[512];
+    snprintf(text, sizeof text, "%s/z.png\n\n%s/b\r\n", root, root);
+    FILE *f = fmemopen(text, strlen(text), "r");
+    pdl_input_list list;
+    pdl_input_list_init(&list);
+    cr_assert_eq(pdl_input_list_add_lines(&list, f, "stdin", NULL), PDL_OK);
+    fclose(f);
+    cr_assert_eq(list.count, 2);
+    cr_assert_str_eq(list.items[0].relname, "z");
+    cr_assert_str_eq(list.items[1].relname, "photo");
+    pdl_input_list_free(&list);
+}
+
+Test(input_list, shards_partition_the_list)
+{
+    enum { SHARDS = 3 };
+    size_t total = 0;
+    int hits[5] = {0};
+    for (unsigned s = 0; s < SHARDS; s++) {
+        pdl_input_list list;
+        pdl_input_list_init(&list);
+        cr_assert_eq(pdl_input_list_add(&list, root, NULL), PDL_OK);
+        pdl_input_list_shard(&list, s, SHARDS);
+        total += list.count;
+        const char *names[] = {"a/deep/x", "a/renamed", "a/\xc3\xa9t\xc3\xa9", "b/photo", "z"};
+        for (size_t i = 0; i < list.count; i++)
+            for (int k = 0; k < 5; k++)
+                hits[k] += strcmp(list.items[i].relname, names[k]) == 0;
+        pdl_input_list_free(&list);
+    }
+    cr_assert_eq(total, 5);
+    for (int k = 0; k < 5; k++)
+        cr_assert_eq(hits[k], 1, "item %d in %d shards", k, hits[k]);
+}
