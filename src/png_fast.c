@@ -105,6 +105,25 @@ static int paeth(int a, int b, int c)
     return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
 }
 
+/* dst = a + b bytewise (mod 256), eight bytes at a time: GCC at -O2 does not
+ * vectorise the plain loop, and the Up filter (most rows of a label map) is
+ * nothing else. */
+static void add_bytes(uint8_t *restrict dst, const uint8_t *restrict a, const uint8_t *restrict b,
+                      size_t n)
+{
+    const uint64_t low7 = 0x7f7f7f7f7f7f7f7full, high = 0x8080808080808080ull;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t x, y;
+        memcpy(&x, a + i, 8);
+        memcpy(&y, b + i, 8);
+        uint64_t sum = ((x & low7) + (y & low7)) ^ ((x ^ y) & high);
+        memcpy(dst + i, &sum, 8);
+    }
+    for (; i < n; i++)
+        dst[i] = (uint8_t)(a[i] + b[i]);
+}
+
 /* Undoes one row's filter; prev is the previous unfiltered row (zeros for the
  * first). Returns false for an unknown filter type. */
 static bool unfilter_row(int type, const uint8_t *restrict src, const uint8_t *restrict prev,
@@ -122,8 +141,7 @@ static bool unfilter_row(int type, const uint8_t *restrict src, const uint8_t *r
             dst[i] = (uint8_t)(src[i] + dst[i - bpp]);
         return true;
     case 2:
-        for (i = 0; i < n; i++)
-            dst[i] = (uint8_t)(src[i] + prev[i]);
+        add_bytes(dst, src, prev, n);
         return true;
     case 3:
         for (i = 0; i < (size_t)bpp; i++)
