@@ -11,7 +11,14 @@
  * PNG; crowd ground truth never matches; an unmatched prediction is a false
  * positive unless more than half of it lies in VOID or in the (last listed)
  * crowd segment of its category; averages run over the classes with
- * TP + FP + FN > 0.
+ * TP + FP + FN > 0. Ground-truth PNG ids are not checked against the JSON
+ * (panopticapi does not either: unknown ones are simply never matched).
+ *
+ * Where panopticapi would crash or silently pick one of two readings, we say
+ * so instead: a segment id listed twice in one image's JSON, an id outside
+ * 1..2^24-1, or a ground-truth segment without integer "area" and "iscrowd"
+ * makes that image fail; a duplicated image_id fails the whole run; a group
+ * with no counted class (n = 0) averages to 0 rather than dividing by zero.
  *
  * Images are evaluated in parallel, a bounded number at a time, and merged in
  * image order, so the numbers do not depend on the thread count. An image that

@@ -21,7 +21,6 @@ struct pdl_pq_scratch {
     uint64_t *keys, *counts; /* the pair histogram; EMPTY_KEY marks a free slot */
     size_t cap, used;
     int64_t *crowd_of_cat; /* per category: the last crowd gt id of this image, or -1 */
-    size_t n_categories;
 };
 
 typedef struct pair_count {
@@ -38,7 +37,6 @@ pdl_pq_scratch *pdl_pq_scratch_new(size_t n_categories)
     pdl_pq_scratch *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    s->n_categories = n_categories;
     s->crowd_of_cat = malloc((n_categories + 1) * sizeof *s->crowd_of_cat);
     if (!s->crowd_of_cat) {
         free(s);
