@@ -609,3 +609,28 @@ Test(pq_rules, corrupt_png_fails_that_image)
     pdl_pq_result_free(&r);
     case_free(&c);
 }
+
+Test(pq_rules, segment_id_zero_in_json_fails_that_image)
+{
+    uint32_t pred2[W];
+    paint(pred2, 0, W, 2);
+    expect_second_image_fails(SEG(2, 1) "," SEG(0, 1), pred2, "\"id\" must be an integer in 1..16777215");
+}
+
+Test(pq_rules, ground_truth_segment_without_iscrowd_fails_that_image)
+{
+    pq_case c;
+    case_init(&c);
+    uint32_t ids[W];
+    paint(ids, 0, W, 1);
+    one_image(&c, ids, "{\"id\":1,\"category_id\":1,\"area\":200}", ids, SEG(1, 1));
+    pdl_pq_result r;
+    pdl_error err;
+    cr_assert_eq(case_eval(&c, &r, &err), PDL_OK, "%s", err.msg);
+    cr_assert_eq(r.n_failed, 1);
+    cr_assert_eq(r.n_images, 0);
+    cr_assert(strstr(r.failures[0], "image 1: ground-truth segment id 1 needs integer \"area\" and \"iscrowd\""),
+              "%s", r.failures[0]);
+    pdl_pq_result_free(&r);
+    case_free(&c);
+}
