@@ -25,7 +25,7 @@ CFLAGS    := -std=c11 $(OPT) $(WARN) -fopenmp -fPIC $(SAN_FLAGS)
 # The kernels are CUDA C++; for the CPU executor the host compiler builds the
 # very same files as C++ (see kernels/pdl_kernel.h).
 CXXFLAGS  := -std=c++17 $(OPT) $(WARN) -fopenmp -fPIC -fno-exceptions -fno-rtti -x c++ $(SAN_FLAGS)
-LDLIBS    := -lpng16 -ljpeg -ljansson -lexif -ldnnl -ldl -lm -lstdc++
+LDLIBS    := -lpthread -lpng16 -ldeflate -ljpeg -ljansson -lexif -ldnnl -ldl -lm -lstdc++
 LDFLAGS   := -fopenmp -rdynamic $(SAN_FLAGS)
 
 LIB_SRC    := $(wildcard src/*.c)
@@ -108,7 +108,7 @@ asan:
 # ---- fuzzing (clang + libFuzzer) ---------------------------------------------
 # The library goes into an archive so each target links only the objects it
 # uses (a loose object list drags in e.g. backend_loader.c and its references).
-FUZZ_LIB_SRC := $(filter-out src/backend_cpu%.c,$(LIB_SRC))
+FUZZ_LIB_SRC := $(filter-out src/backend_%.c,$(LIB_SRC))
 FUZZ_CFLAGS := -std=c11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined -fopenmp
 FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
 build-fuzz/obj/%.o: %.c $(wildcard src/*.h)

@@ -13,6 +13,7 @@ typedef struct command {
 
 static const command commands[] = {
     {"info", cmd_info, "show a model's configuration, classes, parameters and GFLOPs"},
+    {"eval", cmd_eval, "PQ, SQ, RQ of panoptic predictions against ground truth (panopticapi rules)"},
     {"synth", cmd_synth, "write a procedural panoptic dataset (COCO-panoptic format)"},
 };
 

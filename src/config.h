@@ -1,7 +1,7 @@
 /* config.h - the model configuration carried in a weights file.
  *
  * The configuration travels as JSON text in the safetensors header under
- * __metadata__["config"] (see README "Weights format"). It mirrors the values of a
+ * __metadata__["config"] (schema: weights/FORMAT.md). It mirrors the values of a
  * Detectron2 Panoptic-DeepLab yaml, so a converted model-zoo checkpoint and our
  * own demo model are described the same way. pdl_config_parse() validates every
  * value; code downstream may trust a parsed config.

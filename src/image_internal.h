@@ -10,6 +10,11 @@
 pdl_status pdl_image_alloc(pdl_image *img, uint64_t w, uint64_t h, uint64_t max_pixels,
                            const char *name, pdl_error *err);
 
+/* png_fast.c: decodes 8-bit RGB/RGBA non-interlaced PNGs with libdeflate into
+ * out and returns true; returns false (out left empty) for every other file,
+ * which then goes through libpng. */
+bool pdl_png_decode_fast(const uint8_t *buf, size_t len, uint64_t max_pixels, pdl_image *out);
+
 pdl_status pdl_png_decode(const uint8_t *buf, size_t len, const char *name, uint64_t max_pixels,
                           pdl_image *out, pdl_error *err);
 pdl_status pdl_jpeg_decode(const uint8_t *buf, size_t len, const char *name, uint64_t max_pixels,

@@ -104,6 +104,8 @@ static pdl_status run(struct png_job *job, png_structp png, png_infop info, pdl_
 pdl_status pdl_png_decode(const uint8_t *buf, size_t len, const char *name, uint64_t max_pixels,
                           pdl_image *out, pdl_error *err)
 {
+    if (pdl_png_decode_fast(buf, len, max_pixels, out))
+        return PDL_OK;
     struct png_job job = {.buf = buf, .len = len, .name = name, .max_pixels = max_pixels,
                           .out = out};
     png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &job, on_error, on_warning);

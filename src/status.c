@@ -30,6 +30,11 @@ pdl_status pdl_fail(pdl_error *err, pdl_status code, const char *fmt, ...)
         va_start(ap, fmt);
         vsnprintf(err->msg, sizeof err->msg, fmt, ap);
         va_end(ap);
+        /* Messages quote file contents (tensor names, JSON near an error), so
+         * control characters are masked to keep every message on one line. */
+        for (char *c = err->msg; *c; c++)
+            if ((unsigned char)*c < 0x20 || *c == 0x7f)
+                *c = '?';
         err->code = code;
     }
     return code;

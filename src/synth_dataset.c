@@ -150,10 +150,12 @@ pdl_status pdl_synth_write_dataset(const char *dir, int n, uint64_t seed, int wi
         char name[64], file[80];
         scene_name(name, sizeof name, seed, i);
         snprintf(file, sizeof file, "%s.png", name);
-        json_array_append_new(images, json_pack("{s:i, s:s, s:i, s:i}", "id", i, "file_name", file,
-                                                "width", width, "height", height));
-        json_array_append_new(annotations, json_pack("{s:i, s:s, s:o}", "image_id", i, "file_name",
-                                                     file, "segments_info", segments[i]));
+        /* String ids equal to the file stem, as Cityscapes panoptic uses, so
+         * `panoptic predict` (which names images by their stem) matches them. */
+        json_array_append_new(images, json_pack("{s:s, s:s, s:i, s:i}", "id", name, "file_name",
+                                                file, "width", width, "height", height));
+        json_array_append_new(annotations, json_pack("{s:s, s:s, s:o}", "image_id", name,
+                                                     "file_name", file, "segments_info", segments[i]));
     }
     free(segments);
     json_t *root = json_pack("{s:o, s:o, s:o, s:{s:s, s:I}}", "images", images, "annotations",

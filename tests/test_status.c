@@ -25,6 +25,13 @@ Test(status, fail_truncates_long_messages)
     cr_assert_eq(strlen(err.msg), PDL_ERROR_MSG_MAX - 1);
 }
 
+Test(status, fail_masks_control_characters)
+{
+    pdl_error err;
+    pdl_fail(&err, PDL_ERR_FORMAT, "%s: tensor %s bad", "m.st", "a\nb\r\tc\x7f");
+    cr_assert_str_eq(err.msg, "m.st: tensor a?b??c? bad");
+}
+
 Test(status, every_code_has_a_distinct_name)
 {
     for (int a = 0; a < PDL_STATUS_COUNT; a++) {
