@@ -125,7 +125,12 @@ fuzz: $(FUZZ_BINS)
 	    $$f -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 build-fuzz/corpus-$$name \
 	        tests/fuzz/seeds/$${name#fuzz_} || exit 1; done
 
-bench: all
+BENCH_BIN := $(BUILD)/bench/bench_network
+$(BENCH_BIN): bench/bench_network.c $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -o $@ $< $(LIB) $(LDLIBS)
+
+bench: all $(BENCH_BIN)
 	bash bench/run.sh $(BUILD)
 
 clean:

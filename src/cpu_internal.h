@@ -32,9 +32,9 @@ size_t pdl_cpu_place_blocks(pdl_cpu_block *blocks, int n);
 /* ---- primitive descriptors (all with a user-provided scratchpad) ------------ */
 
 /* conv + bias (+ sum post-op for the residual) (+ ReLU); src, weights and dst
- * in the layouts oneDNN prefers, or dst plain NCHW when plain_dst. */
+ * in the layouts oneDNN prefers. */
 pdl_status pdl_cpu_conv_pd(dnnl_engine_t eng, const pdl_conv *c, pdl_shape in, pdl_shape out,
-                           bool plain_dst, dnnl_primitive_desc_t *pd, pdl_error *err);
+                           dnnl_primitive_desc_t *pd, pdl_error *err);
 /* Max or average pooling, no dilation; padding as PyTorch (floor mode). */
 pdl_status pdl_cpu_pool_pd(dnnl_engine_t eng, bool max, const dnnl_memory_desc_t *src,
                            pdl_shape out, const int kernel[2], int stride, int pad,

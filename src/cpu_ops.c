@@ -2,7 +2,7 @@
  *
  * Convolutions are created with format "any" for source, weights and
  * destination, so oneDNN picks its blocked layouts (nChw16c on AVX-512) and
- * the fastest kernel; bias, the residual add (a sum post-op: the destination
+ * the fastest kernel (NHWC brgemm convs on this AVX-512 machine); bias, the residual add (a sum post-op: the destination
  * buffer already holds the residual) and ReLU are fused into the conv.
  * Pooling, resampling and concat take whatever layout their input has. Every
  * primitive uses a caller-provided scratchpad, so one buffer serves them all.
@@ -55,12 +55,12 @@ static dnnl_status_t new_attr(dnnl_primitive_attr_t *attr)
 }
 
 pdl_status pdl_cpu_conv_pd(dnnl_engine_t eng, const pdl_conv *c, pdl_shape in, pdl_shape out,
-                           bool plain_dst, dnnl_primitive_desc_t *pd, pdl_error *err)
+                           dnnl_primitive_desc_t *pd, pdl_error *err)
 {
     pdl_status st = PDL_OK;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t ops = NULL;
-    dnnl_memory_desc_t src = any_md(in), dst = plain_dst ? pdl_cpu_plain_md(out) : any_md(out);
+    dnnl_memory_desc_t src = any_md(in), dst = any_md(out);
     dnnl_memory_desc_t wei, bias;
     dnnl_dims_t bias_dims = {c->cout};
     bias = md_of(1, bias_dims, dnnl_a);

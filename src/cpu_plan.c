@@ -5,7 +5,8 @@
  * inserted only where a consumer wants another layout (in practice: the
  * plain input into the first conv). A residual conv writes into its residual's
  * buffer (the sum post-op adds what is there), so the add costs nothing. The
- * head outputs are written in plain NCHW by their predictors. Buffers are then
+ * head outputs are reordered to plain NCHW at the end (asking the predictors
+ * for plain output makes oneDNN fall back to a slower GEMM). Buffers are then
  * placed by liveness (cpu_arena.c). All of this happens once per size; running
  * only executes the recorded steps.
  */
@@ -143,14 +144,6 @@ static int as_layout(builder *b, int t, const dnnl_memory_desc_t *md, pdl_status
     return dnnl_memory_desc_equal(&b->p->t[t].md, md) ? t : reorder(b, t, md, -1, st);
 }
 
-static bool is_head_output(const pdl_model *m, int t)
-{
-    for (int i = 0; i < 3; i++)
-        if (m->stage_tensor[head_outputs[i]] == t)
-            return true;
-    return false;
-}
-
 static pdl_status plan_conv(builder *b, int index, const pdl_shape *shapes)
 {
     const pdl_model *m = b->sh->model;
@@ -158,8 +151,8 @@ static pdl_status plan_conv(builder *b, int index, const pdl_shape *shapes)
     const pdl_conv *c = &op->conv;
     pdl_cpu_plan *p = b->p;
     dnnl_primitive_desc_t pd;
-    pdl_status st = pdl_cpu_conv_pd(b->sh->engine, c, shapes[op->in[0]], shapes[op->out],
-                                    is_head_output(m, op->out), &pd, b->err);
+    pdl_status st =
+        pdl_cpu_conv_pd(b->sh->engine, c, shapes[op->in[0]], shapes[op->out], &pd, b->err);
     if (st != PDL_OK)
         return st;
     int src = as_layout(b, op->in[0], query(pd, dnnl_query_src_md, 0), &st);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cpu_internal.h"
+#include "rng.h"
 #include "support/tsup_net.h"
 
 #define TOL 1e-5
@@ -349,4 +350,57 @@ Test(cpu_ops, stages_and_full_outputs)
     free(x);
     pdl_model_free(&m);
     pdl_cpu_backend_ops.close(ctx);
+}
+
+/* ---- liveness placement ---------------------------------------------------------- */
+
+static void check_no_overlap(const pdl_cpu_block *b, int n, size_t arena)
+{
+    for (int i = 0; i < n; i++) {
+        cr_assert(b[i].offset % PDL_CPU_ALIGN == 0);
+        cr_assert(b[i].offset + b[i].size <= arena);
+        for (int j = i + 1; j < n; j++) {
+            bool alive_together = b[i].first <= b[j].last && b[j].first <= b[i].last;
+            bool apart = b[i].offset + b[i].size <= b[j].offset ||
+                         b[j].offset + b[j].size <= b[i].offset;
+            cr_assert(!alive_together || apart, "blocks %d and %d overlap", i, j);
+        }
+    }
+}
+
+Test(cpu_arena, random_blocks_never_overlap_while_alive)
+{
+    pdl_rng r;
+    pdl_rng_seed(&r, 77, 0);
+    for (int round = 0; round < 50; round++) {
+        int n = pdl_rng_int(&r, 1, 60);
+        pdl_cpu_block b[60];
+        for (int i = 0; i < n; i++) {
+            int first = pdl_rng_int(&r, 0, 40);
+            b[i] = (pdl_cpu_block){.size = (size_t)pdl_rng_int(&r, 1, 5000),
+                                   .first = first, .last = first + pdl_rng_int(&r, 0, 10)};
+        }
+        size_t arena = pdl_cpu_place_blocks(b, n);
+        check_no_overlap(b, n, arena);
+    }
+}
+
+/* A chain (each tensor read only by the next step) needs the two largest
+ * neighbours, not the sum. */
+Test(cpu_arena, chain_needs_two_buffers)
+{
+    pdl_cpu_block b[20];
+    size_t sum = 0;
+    for (int i = 0; i < 20; i++) {
+        b[i] = (pdl_cpu_block){.size = 64 * (size_t)(100 + (i * 37) % 50), .first = i,
+                               .last = i + 1};
+        sum += b[i].size;
+    }
+    size_t arena = pdl_cpu_place_blocks(b, 20);
+    check_no_overlap(b, 20, arena);
+    size_t pair = 0;
+    for (int i = 0; i + 1 < 20; i++)
+        pair = b[i].size + b[i + 1].size > pair ? b[i].size + b[i + 1].size : pair;
+    cr_assert(arena <= pair + 2 * 64 * 150, "arena %zu, largest pair %zu, sum %zu", arena, pair,
+              sum);
 }
