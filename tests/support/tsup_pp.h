@@ -1,0 +1,58 @@
+/* tsup_pp.h - post-processing test support: test cases (inputs), a plain
+ * serial reference implementation, running a kernel executor on a case, and
+ * comparing results. */
+#ifndef TSUP_PP_H
+#define TSUP_PP_H
+
+#include <stdint.h>
+
+#include "postprocess.h"
+
+typedef struct tsup_pp_case {
+    pdl_pp_options opt;
+    unsigned char isthing[PDL_PP_MAX_CLASSES];
+    int in_h, in_w, resize_h, resize_w, out_h, out_w;
+    float offset_scale_y, offset_scale_x;
+    float *logits, *center, *offset; /* host, [classes|1|2][in_h][in_w] */
+} tsup_pp_case;
+
+typedef struct tsup_pp_result {
+    int height, width;
+    int32_t *panoptic;
+    pdl_pp_segment *segments;
+    int segment_count;
+    pdl_pp_center *centers;
+    int center_count;
+} tsup_pp_result;
+
+/* Allocates a case with uninitialised tensors, default options and no thing class. */
+void tsup_pp_case_alloc(tsup_pp_case *c, int classes, int in_h, int in_w, int stride, int out_h,
+                        int out_w);
+void tsup_pp_case_free(tsup_pp_case *c);
+
+/* Realistic synthetic heads: stuff bands and blobs, `objects` thing discs
+ * with Gaussian center peaks and offsets pointing at them, plus noise. The
+ * first classes/2 classes are things. */
+void tsup_pp_case_random(tsup_pp_case *c, int classes, int out_h, int out_w, int stride,
+                         int objects, uint64_t seed);
+
+/* Plain serial reference: full-size bilinear tensors, brute-force NMS,
+ * sort-based top-k, brute-force grouping, double-precision softmax. */
+void tsup_pp_reference(const tsup_pp_case *c, tsup_pp_result *out);
+
+/* Runs the case through an executor (inputs uploaded to its memory). */
+void tsup_pp_run_exec(const pdl_pp_kernels *k, const tsup_pp_case *c, tsup_pp_result *out);
+/* Same, on the CPU executor with `threads` OpenMP threads. */
+void tsup_pp_run_cpu(const tsup_pp_case *c, int threads, tsup_pp_result *out);
+
+void tsup_pp_result_free(tsup_pp_result *r);
+
+/* Criterion assertions: identical maps, centers and segments; scores within
+ * rel_tol relative (0: bit-identical). */
+void tsup_pp_assert_same(const tsup_pp_result *got, const tsup_pp_result *want, double rel_tol,
+                         const char *what);
+
+uint64_t tsup_pp_rng(uint64_t *state);
+double tsup_pp_uniform(uint64_t *state);
+
+#endif

@@ -1,0 +1,68 @@
+/* test_postprocess.c - the shipped post-processing kernels (CPU executor)
+ * against the serial reference in tests/support, on random cases with
+ * realistic structure at many sizes; every case also runs at 1 and 2 threads
+ * and must give identical results (integer outputs and fixed-point scores). */
+#include <criterion/criterion.h>
+#include <stdio.h>
+
+#include "support/tsup_pp.h"
+
+/* Scores: reference softmax in double over all classes; kernels in float with
+ * terms below e^-24 left out, so 1e-5 relative is ample. */
+#define SCORE_TOL 1e-5
+
+static void check_case(const tsup_pp_case *c, const char *what)
+{
+    tsup_pp_result ref, one, two;
+    tsup_pp_reference(c, &ref);
+    tsup_pp_run_cpu(c, 1, &one);
+    tsup_pp_run_cpu(c, 2, &two);
+    tsup_pp_assert_same(&one, &ref, SCORE_TOL, what);
+    tsup_pp_assert_same(&two, &one, 0.0, what);
+    tsup_pp_result_free(&ref);
+    tsup_pp_result_free(&one);
+    tsup_pp_result_free(&two);
+}
+
+static void random_case(int h, int w, int stride, int classes, int objects, uint64_t seed,
+                        int min_instances)
+{
+    tsup_pp_case c;
+    tsup_pp_case_random(&c, classes, h, w, stride, objects, seed);
+    tsup_pp_result ref;
+    tsup_pp_reference(&c, &ref);
+    int things = 0;
+    for (int i = 0; i < ref.segment_count; i++)
+        things += ref.segments[i].isthing;
+    cr_assert_geq(things, min_instances, "%dx%d: only %d instances formed", h, w, things);
+    tsup_pp_result_free(&ref);
+    char what[64];
+    snprintf(what, sizeof what, "random %dx%d stride %d", h, w, stride);
+    check_case(&c, what);
+    tsup_pp_case_free(&c);
+}
+
+Test(postprocess, random_1x1)
+{
+    random_case(1, 1, 4, 4, 1, 11, 0);
+}
+
+Test(postprocess, random_1x4097)
+{
+    random_case(1, 4097, 4, 6, 12, 12, 3);
+}
+
+Test(postprocess, random_513x1025)
+{
+    random_case(513, 1025, 4, 8, 30, 13, 10);
+}
+
+Test(postprocess, random_1024x2048)
+{
+    random_case(1024, 2048, 4, 8, 40, 14, 15);
+}
+
+Test(postprocess, random_full_size_heads)
+{
+    random_case(300, 401, 1, 7, 15, 15, 5);
+}
