@@ -81,6 +81,47 @@ static inline PDL_HD uint32_t pdl_float_bits(float f)
 #endif
 }
 
+static inline PDL_HD float pdl_bits_float(uint32_t u)
+{
+#ifdef __CUDA_ARCH__
+    return __uint_as_float(u);
+#else
+    float f;
+    memcpy(&f, &u, sizeof f);
+    return f;
+#endif
+}
+
+/* exp(x) in plain float operations (Cephes' expf: round x*log2(e) with the
+ * 1.5 * 2^23 trick, a degree-5 polynomial, exponent bits), about 1 ulp. Used
+ * instead of libm so that it inlines and vectorises on the host and gives the
+ * same bits on both executors. Inputs are clamped to [-87, 88]. */
+static inline PDL_HD float pdl_expf(float x)
+{
+    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    const float magic = 12582912.0f;
+    float t = pdl_fadd(pdl_fmul(x, 1.44269504088896341f), magic);
+    float n = pdl_fsub(t, magic);
+    int e = (int)(pdl_float_bits(t) - pdl_float_bits(magic));
+    float r = pdl_fsub(pdl_fsub(x, pdl_fmul(n, 0.693359375f)), pdl_fmul(n, -2.12194440e-4f));
+    float p = 1.9875691500e-4f;
+    p = pdl_fadd(pdl_fmul(p, r), 1.3981999507e-3f);
+    p = pdl_fadd(pdl_fmul(p, r), 8.3334519073e-3f);
+    p = pdl_fadd(pdl_fmul(p, r), 4.1665795894e-2f);
+    p = pdl_fadd(pdl_fmul(p, r), 1.6666665459e-1f);
+    p = pdl_fadd(pdl_fmul(p, r), 5.0000001201e-1f);
+    float y = pdl_fadd(pdl_fadd(pdl_fmul(pdl_fmul(p, r), r), r), 1.0f);
+    return pdl_fmul(y, pdl_bits_float((uint32_t)(e + 127) << 23));
+}
+
+/* Loop vectorisation hints for the CPU executor (OpenMP simd); nothing under nvcc. */
+#define PDL_PRAGMA(x) _Pragma(#x)
+#ifdef __CUDACC__
+#define PDL_SIMD_REDUCE(op, var)
+#else
+#define PDL_SIMD_REDUCE(op, var) PDL_PRAGMA(omp simd reduction(op : var))
+#endif
+
 /* ---- atomics (relaxed: results are only read after the launch ends) ---- */
 static inline PDL_HD unsigned pdl_atomic_add_u32(unsigned *p, unsigned v)
 {

@@ -22,9 +22,6 @@ extern "C" {
 #define PDL_PP_MAX_TOP_K 65535 /* instance ids are stored as 16-bit */
 #define PDL_PP_SEGMENT 64      /* pixels of one row handled by one element in run-length kernels */
 #define PDL_PP_GRID 32         /* cell size of the center look-up grid used for grouping */
-/* Softmax terms below e^-24 of the largest are left out of a pixel's
- * normaliser (they change it by < classes * 4e-11 relative). */
-#define PDL_PP_LSE_CUTOFF 24.0
 
 /* How head tensors map to output pixels: bilinear resize (align_corners
  * false, PyTorch's source index src = (dst + 0.5) * scale - 0.5 clamped at 0)
@@ -36,13 +33,18 @@ typedef struct pdl_pp_map {
     float offset_scale_y, offset_scale_x; /* multiplies the resized offsets */
 } pdl_pp_map;
 
-/* Per head cell (y0, x0): the classes that can win or matter in the softmax
- * of any output pixel interpolated from that cell's four taps. */
+/* Per head pixel: the logits channel-last and the winning class, its logit,
+ * the runner-up logit and the largest magnitude (semantic_heads); then per
+ * head cell (y0, x0): the classes that can be the argmax at an output pixel
+ * interpolated from that cell's four taps (semantic_cells). */
 typedef struct pdl_pp_cells_args {
     int in_h, in_w, classes;
     const float *logits;         /* [classes][in_h][in_w] */
-    unsigned char *cell_classes; /* [in_h * in_w][classes] */
-    unsigned char *cell_count;   /* [in_h * in_w] */
+    float *logits_last;          /* [out] [in_h * in_w][classes] */
+    unsigned char *win;          /* [out] [in_h * in_w] */
+    float *top, *second, *amax;  /* [out] [in_h * in_w] */
+    unsigned char *cell_classes; /* [out] [in_h * in_w][classes] */
+    unsigned char *cell_count;   /* [out] [in_h * in_w] */
 } pdl_pp_cells_args;
 
 typedef struct pdl_pp_semantic_args {
@@ -53,7 +55,6 @@ typedef struct pdl_pp_semantic_args {
     const unsigned char *isthing;
     const unsigned char *cell_classes, *cell_count; /* NULL: consider every class */
     unsigned char *sem; /* [out] argmax class */
-    float *lse;         /* [out] log-sum-exp of the logits, thing pixels only */
     float *ctr;         /* [out] center heatmap, v > threshold ? v : -1 */
 } pdl_pp_semantic_args;
 
@@ -98,10 +99,10 @@ typedef struct pdl_pp_group_args {
 typedef struct pdl_pp_paint_args {
     pdl_pp_map map;
     int classes;
-    const float *logits;
+    const float *logits;      /* planar [classes][in_h][in_w], or NULL to use logits_last */
+    const float *logits_last; /* channel-last [in_h * in_w][classes] */
     const unsigned char *sem, *isthing;
     const unsigned short *ins;
-    const float *lse;
     const int *ins_value;     /* [centers + 1] panoptic id per instance */
     const int *ins_class;     /* [centers + 1] voted class per instance */
     const int *stuff_value;   /* [classes] class * divisor, or -1 when too small */
@@ -122,9 +123,10 @@ typedef struct pdl_pp_kernels {
     int (*upload)(void *dst, const void *src, size_t bytes, void *stream);
     int (*download)(void *dst, const void *src, size_t bytes, void *stream); /* waits */
     int (*zero)(void *dst, size_t bytes, void *stream);
-    /* launches over in_h * in_w cells */
+    /* launch over in_h * in_w head pixels / cells */
+    int (*semantic_heads)(const pdl_pp_cells_args *a, void *stream);
     int (*semantic_cells)(const pdl_pp_cells_args *a, void *stream);
-    /* launches over out_h * out_w pixels */
+    /* launches over row segments of the output */
     int (*semantic)(const pdl_pp_semantic_args *a, void *stream);
     int (*nms_rows)(const pdl_pp_nms_args *a, void *stream);
     int (*nms_cols)(const pdl_pp_nms_args *a, void *stream);

@@ -4,18 +4,38 @@
  * instances) the sum of the probability of its class over its mask.
  *
  * Like grouping it runs over row segments and issues atomics per run of equal
- * segment. The probability of the instance's class at a pixel is
- * exp(logit - log-sum-exp), the logit sampled from the head grid again; sums
- * are kept in 32.32 fixed point so they are exact integers and do not depend
- * on the order in which threads add them.
+ * segment. The probability of the instance's class at a pixel is the softmax
+ * over all classes of the logits sampled from the head grid (channel-last when
+ * semantic_cells prepared them, so the class loop reads contiguous memory and
+ * vectorises on the host); sums are kept in 32.32 fixed point so they are
+ * exact integers and do not depend on the order in which threads add them.
  */
 #include "pp_common.h"
 
-static PDL_HD unsigned long long class_prob_fixed(const pdl_pp_paint_args &a, const pdl_tap &t,
-                                                  int cls, long p)
+/* Softmax probability of class `cls` at the pixel with taps t, over all
+ * classes, in 32.32 fixed point. `cs` and `ps` are the strides between
+ * classes and between head cells of the logits follow from the layout. */
+template <bool ChannelLast>
+static inline PDL_HD unsigned long long class_prob_fixed(const float *logits, long plane,
+                                                         int classes, const pdl_tap &t, int cls)
 {
-    float l = pdl_bilerp(a.logits + cls * pdl_plane(a.map), t);
-    float prob = expf(l - a.lse[p]);
+    long cs = ChannelLast ? 1 : plane, ps = ChannelLast ? classes : 1;
+    float v[PDL_PP_MAX_CLASSES];
+    const float *b00 = logits + t.o00 * ps, *b01 = logits + t.o01 * ps;
+    const float *b10 = logits + t.o10 * ps, *b11 = logits + t.o11 * ps;
+    float mx = -INFINITY;
+    PDL_SIMD_REDUCE(max, mx)
+    for (int c = 0; c < classes; c++) {
+        float top = pdl_fadd(pdl_fmul(b00[c * cs], t.lx0), pdl_fmul(b01[c * cs], t.lx1));
+        float bot = pdl_fadd(pdl_fmul(b10[c * cs], t.lx0), pdl_fmul(b11[c * cs], t.lx1));
+        v[c] = pdl_fadd(pdl_fmul(top, t.ly0), pdl_fmul(bot, t.ly1));
+        mx = v[c] > mx ? v[c] : mx;
+    }
+    float sum = 0.0f;
+    PDL_SIMD_REDUCE(+, sum)
+    for (int c = 0; c < classes; c++)
+        sum += pdl_expf(pdl_fsub(v[c], mx));
+    float prob = pdl_expf(pdl_fsub(v[cls], mx)) / sum;
     prob = prob >= 0.0f ? (prob < 1.0f ? prob : 1.0f) : 0.0f;
     return (unsigned long long)(prob * 4294967296.0f);
 }
@@ -68,7 +88,10 @@ static PDL_HD void paint_kernel(const pdl_pp_paint_args &a, long i)
         }
         if (id > 0) {
             pdl_tap t = pdl_tap_make(ty, pdl_axis(x, a.map.scale_x, a.map.in_w), a.map.in_w);
-            run_prob += class_prob_fixed(a, t, a.ins_class[id], p);
+            run_prob += a.logits ? class_prob_fixed<false>(a.logits, pdl_plane(a.map), a.classes, t,
+                                                           a.ins_class[id])
+                                 : class_prob_fixed<true>(a.logits_last, 0, a.classes, t,
+                                                          a.ins_class[id]);
         }
     }
     flush(a, run_key, y, run_x, xe - 1, (unsigned)(xe - run_x), run_prob);

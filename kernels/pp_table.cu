@@ -5,6 +5,7 @@
 #include "postprocess_kernels.h"
 
 extern "C" {
+int PDL_EXEC(pp_semantic_heads)(const pdl_pp_cells_args *a, void *stream);
 int PDL_EXEC(pp_semantic_cells)(const pdl_pp_cells_args *a, void *stream);
 int PDL_EXEC(pp_semantic)(const pdl_pp_semantic_args *a, void *stream);
 int PDL_EXEC(pp_nms_rows)(const pdl_pp_nms_args *a, void *stream);
@@ -26,6 +27,7 @@ const pdl_pp_kernels PDL_EXEC(pp_kernels) = {
     pdl_mem_upload,
     pdl_mem_download,
     pdl_mem_zero,
+    PDL_EXEC(pp_semantic_heads),
     PDL_EXEC(pp_semantic_cells),
     PDL_EXEC(pp_semantic),
     PDL_EXEC(pp_nms_rows),

@@ -21,9 +21,9 @@ typedef struct pp_buffer {
 
 enum {
     /* per output pixel */
-    B_SEM, B_LSE, B_CTR, B_ROWMAX, B_CAND, B_INS, B_PAN,
+    B_SEM, B_CTR, B_ROWMAX, B_CAND, B_INS, B_PAN,
     /* per head cell */
-    B_CELL_CLASSES, B_CELL_COUNT,
+    B_CELL_CLASSES, B_CELL_COUNT, B_LOGITS_LAST, B_WIN, B_TOP, B_SECOND, B_AMAX,
     /* per grid cell */
     B_GRID_LIST, B_GRID_N,
     /* small */
@@ -254,7 +254,6 @@ static pdl_status ensure_sizes(pdl_pp_context *c, const pdl_pp_heads *h, int gri
     size_t n = (size_t)h->out_h * h->out_w, cells = (size_t)h->in_h * h->in_w;
     const size_t need[][2] = {
         {B_SEM, n},
-        {B_LSE, n * sizeof(float)},
         {B_CTR, n * sizeof(float)},
         {B_ROWMAX, n * sizeof(float)},
         {B_CAND, n * sizeof(int)},
@@ -262,6 +261,11 @@ static pdl_status ensure_sizes(pdl_pp_context *c, const pdl_pp_heads *h, int gri
         {B_PAN, n * sizeof(int32_t)},
         {B_CELL_CLASSES, cells * (size_t)c->opt.classes},
         {B_CELL_COUNT, cells},
+        {B_LOGITS_LAST, cells * (size_t)c->opt.classes * sizeof(float)},
+        {B_WIN, cells},
+        {B_TOP, cells * sizeof(float)},
+        {B_SECOND, cells * sizeof(float)},
+        {B_AMAX, cells * sizeof(float)},
         {B_GRID_LIST, (size_t)grid_cells * (size_t)c->opt.top_k * sizeof(unsigned short)},
         {B_GRID_N, (size_t)grid_cells * sizeof(unsigned short)},
     };
@@ -454,8 +458,10 @@ pdl_status pdl_pp_run(pdl_pp_context *c, const pdl_pp_heads *h, pdl_pp_result *o
      * upsampled (each cell then serves several output pixels). */
     int use_cells = (int64_t)h->in_h * h->in_w * 4 <= (int64_t)npix;
     if (use_cells) {
-        pdl_pp_cells_args ca = {h->in_h, h->in_w, classes, h->semantic, P(B_CELL_CLASSES),
-                                P(B_CELL_COUNT)};
+        pdl_pp_cells_args ca = {h->in_h,    h->in_w,          classes,        h->semantic,
+                                P(B_LOGITS_LAST), P(B_WIN),   P(B_TOP),       P(B_SECOND),
+                                P(B_AMAX),  P(B_CELL_CLASSES), P(B_CELL_COUNT)};
+        EXEC(c->k->semantic_heads(&ca, c->stream), "semantic_heads");
         EXEC(c->k->semantic_cells(&ca, c->stream), "semantic_cells");
     }
     pdl_pp_semantic_args sa = {m,
@@ -467,7 +473,6 @@ pdl_status pdl_pp_run(pdl_pp_context *c, const pdl_pp_heads *h, pdl_pp_result *o
                                use_cells ? P(B_CELL_CLASSES) : NULL,
                                use_cells ? P(B_CELL_COUNT) : NULL,
                                P(B_SEM),
-                               P(B_LSE),
                                P(B_CTR)};
     EXEC(c->k->semantic(&sa, c->stream), "semantic");
 
@@ -507,11 +512,11 @@ pdl_status pdl_pp_run(pdl_pp_context *c, const pdl_pp_heads *h, pdl_pp_result *o
     EXEC(c->k->zero(P(B_INS_PROB), k1 * sizeof(unsigned long long), c->stream), "clear");
     pdl_pp_paint_args pa = {m,
                             classes,
-                            h->semantic,
+                            use_cells ? NULL : h->semantic,
+                            P(B_LOGITS_LAST),
                             P(B_SEM),
                             P(B_ISTHING),
                             P(B_INS),
-                            P(B_LSE),
                             P(B_INS_VALUE),
                             P(B_INS_CLASS),
                             P(B_STUFF_VALUE),

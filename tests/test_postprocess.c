@@ -28,7 +28,7 @@ static void random_case(int h, int w, int stride, int classes, int objects, uint
                         int min_instances)
 {
     tsup_pp_case c;
-    tsup_pp_case_random(&c, classes, h, w, stride, objects, seed);
+    tsup_pp_case_random(&c, classes, h, w, stride, objects, 0.06, seed);
     tsup_pp_result ref;
     tsup_pp_reference(&c, &ref);
     int things = 0;

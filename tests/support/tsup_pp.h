@@ -30,11 +30,11 @@ void tsup_pp_case_alloc(tsup_pp_case *c, int classes, int in_h, int in_w, int st
                         int out_w);
 void tsup_pp_case_free(tsup_pp_case *c);
 
-/* Realistic synthetic heads: stuff bands and blobs, `objects` thing discs
- * with Gaussian center peaks and offsets pointing at them, plus noise. The
- * first classes/2 classes are things. */
+/* Realistic synthetic heads: stuff bands, `objects` thing discs (radius 3 +
+ * up to max_radius x the longer side) with Gaussian center peaks and offsets
+ * pointing at them, plus noise. The first classes/2 classes are things. */
 void tsup_pp_case_random(tsup_pp_case *c, int classes, int out_h, int out_w, int stride,
-                         int objects, uint64_t seed);
+                         int objects, double max_radius, uint64_t seed);
 
 /* Plain serial reference: full-size bilinear tensors, brute-force NMS,
  * sort-based top-k, brute-force grouping, double-precision softmax. */
@@ -46,6 +46,12 @@ void tsup_pp_run_exec(const pdl_pp_kernels *k, const tsup_pp_case *c, tsup_pp_re
 void tsup_pp_run_cpu(const tsup_pp_case *c, int threads, tsup_pp_result *out);
 
 void tsup_pp_result_free(tsup_pp_result *r);
+
+/* Binary case (inputs and options) and result files, see tsup_pp_gen.c;
+ * return 0 or -1. */
+int tsup_pp_case_write(const tsup_pp_case *c, const char *path);
+int tsup_pp_case_read(tsup_pp_case *c, const char *path);
+int tsup_pp_result_read(tsup_pp_result *r, const char *path);
 
 /* Criterion assertions: identical maps, centers and segments; scores within
  * rel_tol relative (0: bit-identical). */

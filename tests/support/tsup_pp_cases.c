@@ -1,5 +1,5 @@
-/* tsup_pp_cases.c - post-processing test cases with realistic structure,
- * running an executor on a case, and comparing results. */
+/* tsup_pp_cases.c - runs a post-processing case on an executor and compares
+ * results with Criterion assertions. */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <omp.h>
@@ -7,111 +7,6 @@
 #include <string.h>
 
 #include "tsup_pp.h"
-
-uint64_t tsup_pp_rng(uint64_t *s)
-{
-    uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
-    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
-    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
-    return z ^ (z >> 31);
-}
-
-double tsup_pp_uniform(uint64_t *s)
-{
-    return (double)(tsup_pp_rng(s) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-void tsup_pp_case_alloc(tsup_pp_case *c, int classes, int in_h, int in_w, int stride, int out_h,
-                        int out_w)
-{
-    memset(c, 0, sizeof *c);
-    pdl_pp_options_default(&c->opt);
-    c->opt.classes = classes;
-    c->opt.isthing = c->isthing;
-    c->in_h = in_h;
-    c->in_w = in_w;
-    c->resize_h = in_h * stride;
-    c->resize_w = in_w * stride;
-    c->out_h = out_h;
-    c->out_w = out_w;
-    c->offset_scale_y = c->offset_scale_x = (float)stride;
-    size_t plane = (size_t)in_h * in_w;
-    c->logits = malloc(plane * classes * sizeof(float));
-    c->center = malloc(plane * sizeof(float));
-    c->offset = malloc(2 * plane * sizeof(float));
-    cr_assert(c->logits && c->center && c->offset, "out of memory");
-}
-
-void tsup_pp_case_free(tsup_pp_case *c)
-{
-    free(c->logits);
-    free(c->center);
-    free(c->offset);
-    memset(c, 0, sizeof *c);
-}
-
-typedef struct object {
-    double y, x, radius, sigma, peak;
-    int cls;
-} object;
-
-void tsup_pp_case_random(tsup_pp_case *c, int classes, int out_h, int out_w, int stride,
-                         int objects, uint64_t seed)
-{
-    int in_h = (out_h + stride - 1) / stride, in_w = (out_w + stride - 1) / stride;
-    tsup_pp_case_alloc(c, classes, in_h, in_w, stride, out_h, out_w);
-    int things = classes / 2, stuffs = classes - things;
-    for (int k = 0; k < things; k++)
-        c->isthing[k] = 1;
-    uint64_t s = seed;
-    object *obj = malloc((objects + 1) * sizeof *obj);
-    double size = out_h > out_w ? out_h : out_w;
-    for (int i = 0; i < objects; i++) {
-        obj[i].y = tsup_pp_uniform(&s) * out_h;
-        obj[i].x = tsup_pp_uniform(&s) * out_w;
-        obj[i].radius = 3 + tsup_pp_uniform(&s) * 0.06 * size;
-        obj[i].sigma = obj[i].radius / 3 > 1.5 ? obj[i].radius / 3 : 1.5;
-        obj[i].peak = 0.3 + 0.7 * tsup_pp_uniform(&s);
-        obj[i].cls = things ? (int)(tsup_pp_rng(&s) % things) : 0;
-    }
-    size_t plane = (size_t)in_h * in_w;
-    double phase = tsup_pp_uniform(&s) * 6.28;
-    for (int i = 0; i < in_h; i++)
-        for (int j = 0; j < in_w; j++) {
-            double oy = (i + 0.5) * stride - 0.5, ox = (j + 0.5) * stride - 0.5;
-            size_t p = (size_t)i * in_w + j;
-            int cover = -1, nearest = -1;
-            double cover_d = INFINITY, near_d = INFINITY, heat = 0;
-            for (int o = 0; o < objects; o++) {
-                double dy = obj[o].y - oy, dx = obj[o].x - ox, d = sqrt(dy * dy + dx * dx);
-                if (d < obj[o].radius && d / obj[o].radius < cover_d) {
-                    cover_d = d / obj[o].radius;
-                    cover = o;
-                }
-                if (d < near_d) {
-                    near_d = d;
-                    nearest = o;
-                }
-                if (d < 5 * obj[o].sigma)
-                    heat += obj[o].peak * exp(-d * d / (2 * obj[o].sigma * obj[o].sigma));
-            }
-            int band = (int)((oy / out_h + 0.15 * sin(ox / out_w * 6.0 + phase)) * stuffs);
-            band = band < 0 ? 0 : (band >= stuffs ? stuffs - 1 : band);
-            int win = cover >= 0 ? obj[cover].cls : things + band;
-            if (tsup_pp_uniform(&s) < 0.03)
-                win = (int)(tsup_pp_rng(&s) % classes);
-            for (int k = 0; k < classes; k++)
-                c->logits[k * plane + p] =
-                    (float)(2.0 * tsup_pp_uniform(&s) - 1.0 + (k == win ? 5 + 3 * tsup_pp_uniform(&s) : 0));
-            c->center[p] = (float)(heat + 0.03 * tsup_pp_uniform(&s));
-            int target = cover >= 0 ? cover : nearest;
-            double ty = target >= 0 ? obj[target].y : oy, tx = target >= 0 ? obj[target].x : ox;
-            c->offset[p] = (float)((ty - oy) / stride + 0.6 * (tsup_pp_uniform(&s) - 0.5));
-            c->offset[plane + p] = (float)((tx - ox) / stride + 0.6 * (tsup_pp_uniform(&s) - 0.5));
-        }
-    free(obj);
-    c->opt.stuff_area = (int)((double)out_h * out_w / 400);
-}
 
 static void copy_result(const pdl_pp_result *r, tsup_pp_result *out)
 {
@@ -167,14 +62,6 @@ void tsup_pp_run_cpu(const tsup_pp_case *c, int threads, tsup_pp_result *out)
     omp_set_num_threads(threads);
     tsup_pp_run_exec(&pdl_cpu_pp_kernels, c, out);
     omp_set_num_threads(before);
-}
-
-void tsup_pp_result_free(tsup_pp_result *r)
-{
-    free(r->panoptic);
-    free(r->segments);
-    free(r->centers);
-    memset(r, 0, sizeof *r);
 }
 
 void tsup_pp_assert_same(const tsup_pp_result *got, const tsup_pp_result *want, double rel_tol,
