@@ -53,10 +53,34 @@ int tsup_pp_case_write(const tsup_pp_case *c, const char *path);
 int tsup_pp_case_read(tsup_pp_case *c, const char *path);
 int tsup_pp_result_read(tsup_pp_result *r, const char *path);
 
+/* Runs the case on the CPU executor at 1 and at 2 threads and asserts both
+ * match `ref` (scores to SCORE_TOL) and each other exactly. */
+void tsup_pp_check_cpu(const tsup_pp_case *c, const tsup_pp_result *ref, const char *what);
+
+/* Scores: the reference takes the softmax in double over all classes, the
+ * kernels in float with a polynomial exp; 1e-5 relative is ample. */
+#define TSUP_PP_SCORE_TOL 1e-5
+
 /* Criterion assertions: identical maps, centers and segments; scores within
  * rel_tol relative (0: bit-identical). */
 void tsup_pp_assert_same(const tsup_pp_result *got, const tsup_pp_result *want, double rel_tol,
                          const char *what);
+
+/* What a hand-built case must produce by construction; -1: not checked. */
+typedef struct tsup_pp_expect {
+    int centers, instances;
+    long first_area;        /* area of instance 1 when > 0 */
+    int all_void;           /* every pixel -1 */
+    int absent_class_a, absent_class_b; /* classes with no segment when > 0 */
+} tsup_pp_expect;
+
+typedef struct tsup_pp_hand_case {
+    const char *name;
+    void (*build)(tsup_pp_case *c, tsup_pp_expect *e);
+} tsup_pp_hand_case;
+
+extern const tsup_pp_hand_case tsup_pp_hand_cases[];
+extern const int tsup_pp_hand_case_count;
 
 uint64_t tsup_pp_rng(uint64_t *state);
 double tsup_pp_uniform(uint64_t *state);

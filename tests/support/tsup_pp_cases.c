@@ -98,3 +98,14 @@ void tsup_pp_assert_same(const tsup_pp_result *got, const tsup_pp_result *want, 
                   w->score, rel_tol);
     }
 }
+
+void tsup_pp_check_cpu(const tsup_pp_case *c, const tsup_pp_result *ref, const char *what)
+{
+    tsup_pp_result one, two;
+    tsup_pp_run_cpu(c, 1, &one);
+    tsup_pp_run_cpu(c, 2, &two);
+    tsup_pp_assert_same(&one, ref, TSUP_PP_SCORE_TOL, what);
+    tsup_pp_assert_same(&two, &one, 0.0, what);
+    tsup_pp_result_free(&one);
+    tsup_pp_result_free(&two);
+}
