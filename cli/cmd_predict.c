@@ -273,16 +273,7 @@ static pdl_status write_predictions(run *r, pdl_error *err)
     json_t *root = json_pack("{s:o, s:o}", "annotations", anns, "categories", cats);
     char path[PATH_MAX];
     snprintf(path, sizeof path, "%s/predictions.json", r->outdir);
-    pdl_atomic_file af;
-    pdl_status st = pdl_atomic_open(path, &af, err);
-    if (st == PDL_OK) {
-        if (json_dumpf(root, af.fp, JSON_COMPACT) != 0) {
-            pdl_atomic_abort(&af);
-            st = pdl_fail(err, PDL_ERR_IO, "%s: write failed", path);
-        } else {
-            st = pdl_atomic_commit(&af, err);
-        }
-    }
+    pdl_status st = pdl_atomic_write_json(path, root, JSON_COMPACT, err);
     json_decref(root);
     return st;
 }

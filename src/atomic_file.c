@@ -1,6 +1,8 @@
 /* atomic_file.c - PATH.tmp + rename(); see atomic_file.h. */
 #include "atomic_file.h"
 
+#include <jansson.h>
+
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -67,4 +69,18 @@ void pdl_atomic_abort(pdl_atomic_file *af)
         unlink(af->tmp_path);
     }
     release(af);
+}
+
+pdl_status pdl_atomic_write_json(const char *path, const json_t *value, size_t flags,
+                                 pdl_error *err)
+{
+    pdl_atomic_file af;
+    pdl_status st = pdl_atomic_open(path, &af, err);
+    if (st != PDL_OK)
+        return st;
+    if (json_dumpf(value, af.fp, flags) != 0 || fputc('\n', af.fp) == EOF) {
+        pdl_atomic_abort(&af);
+        return pdl_fail(err, PDL_ERR_IO, "%s: write failed", path);
+    }
+    return pdl_atomic_commit(&af, err);
 }

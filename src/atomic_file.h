@@ -27,4 +27,10 @@ pdl_status pdl_atomic_commit(pdl_atomic_file *af, pdl_error *err);
 /* Closes and removes PATH.tmp, leaving PATH as it was; safe on a released af. */
 void pdl_atomic_abort(pdl_atomic_file *af);
 
+/* Writes a jansson value (json_dumpf flags) followed by a newline to PATH
+ * through PATH.tmp. */
+struct json_t;
+pdl_status pdl_atomic_write_json(const char *path, const struct json_t *value, size_t flags,
+                                 pdl_error *err);
+
 #endif

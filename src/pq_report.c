@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "atomic_file.h"
 #include "pq.h"
 
 static int set_new(json_t *o, const char *key, json_t *v)
@@ -84,19 +85,7 @@ pdl_status pdl_pq_write_json(const pdl_pq_result *r, const char *path, pdl_error
     json_t *root = result_json(r);
     if (!root)
         return pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory", path);
-    char *tmp;
-    if (asprintf(&tmp, "%s.tmp", path) < 0) {
-        json_decref(root);
-        return pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory", path);
-    }
-    pdl_status st = PDL_OK;
-    if (json_dump_file(root, tmp, JSON_INDENT(2) | JSON_REAL_PRECISION(17)) != 0)
-        st = pdl_fail(err, PDL_ERR_IO, "%s: cannot write", tmp);
-    else if (rename(tmp, path) != 0)
-        st = pdl_fail(err, PDL_ERR_IO, "%s: cannot rename to %s: %s", tmp, path, strerror(errno));
-    if (st != PDL_OK)
-        remove(tmp);
-    free(tmp);
+    pdl_status st = pdl_atomic_write_json(path, root, JSON_INDENT(2) | JSON_REAL_PRECISION(17), err);
     json_decref(root);
     return st;
 }

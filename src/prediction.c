@@ -113,19 +113,6 @@ static pdl_status write_vis_png(const pdl_prediction *p, const pdl_config *cfg, 
     return st;
 }
 
-static pdl_status write_json(const char *path, json_t *obj, pdl_error *err)
-{
-    pdl_atomic_file af;
-    pdl_status st = pdl_atomic_open(path, &af, err);
-    if (st != PDL_OK)
-        return st;
-    if (json_dumpf(obj, af.fp, JSON_COMPACT) != 0 || fputc('\n', af.fp) == EOF) {
-        pdl_atomic_abort(&af);
-        return pdl_fail(err, PDL_ERR_IO, "%s: write failed", path);
-    }
-    return pdl_atomic_commit(&af, err);
-}
-
 pdl_status pdl_prediction_write(const pdl_prediction *p, const pdl_config *cfg, const uint8_t *rgb,
                                 const char *base, const char *image_id,
                                 const pdl_output_options *opt, pdl_error *err)
@@ -153,7 +140,7 @@ pdl_status pdl_prediction_write(const pdl_prediction *p, const pdl_config *cfg, 
     snprintf(path, sizeof path, "%s.png", slash ? slash + 1 : base);
     json_t *obj = pdl_prediction_json(p, cfg, path, image_id);
     snprintf(path, sizeof path, "%s.json", base);
-    st = obj ? write_json(path, obj, err) : pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory", path);
+    st = obj ? pdl_atomic_write_json(path, obj, JSON_COMPACT, err) : pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory", path);
     json_decref(obj);
     return st;
 }

@@ -85,19 +85,6 @@ static json_t *categories_json(void)
     return cats;
 }
 
-static pdl_status write_json(const char *path, json_t *root, pdl_error *err)
-{
-    pdl_atomic_file af;
-    pdl_status st = pdl_atomic_open(path, &af, err);
-    if (st != PDL_OK)
-        return st;
-    if (json_dumpf(root, af.fp, JSON_INDENT(1)) != 0) {
-        pdl_atomic_abort(&af);
-        return pdl_fail(err, PDL_ERR_IO, "%s: write failed", path);
-    }
-    return pdl_atomic_commit(&af, err);
-}
-
 pdl_status pdl_synth_write_dataset(const char *dir, int n, uint64_t seed, int width, int height,
                                    pdl_error *err)
 {
@@ -162,7 +149,7 @@ pdl_status pdl_synth_write_dataset(const char *dir, int n, uint64_t seed, int wi
                              annotations, "categories", categories_json(), "info", "description",
                              "panoptic synth", "seed", (json_int_t)seed);
     snprintf(sub, sizeof sub, "%s/panoptic.json", dir);
-    st = write_json(sub, root, err);
+    st = pdl_atomic_write_json(sub, root, JSON_INDENT(1), err);
     json_decref(root);
     return st;
 }
