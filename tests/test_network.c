@@ -90,6 +90,9 @@ static void check_reference(const char *name)
     void *ctx = tsup_cpu_open(2);
     pdl_head_outputs out;
     run_model(ctx, &m, meta.height, meta.width, x, &out);
+    pdl_backend_stats bs;
+    pdl_cpu_backend_ops.stats(ctx, &bs);
+    cr_log_info("%s: %d reorders, %d own ops", name, bs.reorders, bs.own_ops);
     cr_assert(meta.nstages > 0, "%s lists no stages", path);
     for (int i = 0; i < meta.nstages; i++) {
         pdl_stage s = stage_by_name(meta.stages[i]);
