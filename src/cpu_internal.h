@@ -122,6 +122,7 @@ typedef struct pdl_cpu_plan {
     dnnl_memory_t dump_mem[PDL_STAGE_GRAPH_COUNT];
     float *dump_buf;                           /* all stages, allocated on first request */
     size_t arena_bytes, scratch_bytes;
+    size_t live_bytes;                         /* most bytes alive at one step */
     unsigned bound_generation;
     bool bound;
 } pdl_cpu_plan;

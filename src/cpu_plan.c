@@ -362,6 +362,12 @@ static pdl_status make_memories(builder *b)
     if (arena == (size_t)-1)
         return pdl_fail(b->err, PDL_ERR_NOMEM, "cpu plan: out of memory");
     p->arena_bytes = arena;
+    for (int i = 0; i < p->nsteps; i++) {
+        size_t live = 0;
+        for (int j = 0; j < p->nblocks; j++)
+            live += p->blocks[j].first <= i && i <= p->blocks[j].last ? p->blocks[j].size : 0;
+        p->live_bytes = live > p->live_bytes ? live : p->live_bytes;
+    }
     for (int i = 0; i < p->ntensors; i++) {
         dnnl_status_t s = dnnl_memory_create(&p->t[i].mem, &p->t[i].md, b->sh->engine,
                                              DNNL_MEMORY_NONE);
