@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "model.h"
 #include "safetensors.h"
 
 #define SIZE_MAX_SIDE 16384
@@ -24,15 +25,11 @@ static const char usage[] =
     "      --json      print one JSON document instead of text\n"
     "  -h, --help      show this help\n";
 
-/* GFLOPs hook: the network (src/network) will provide the FLOP count for a
- * config at an input size; until it lands this returns a negative value and
- * info prints "n/a". */
+/* Convolution GFLOPs of the network for an h x w input (padded as the
+ * config says), counting a multiply-add as two operations. */
 static double info_model_gflops(const pdl_config *cfg, int h, int w)
 {
-    (void)cfg;
-    (void)h;
-    (void)w;
-    return -1.0;
+    return pdl_model_flops(cfg, h, w) / 1e9;
 }
 
 static bool parse_size(const char *s, int *h, int *w)
@@ -50,7 +47,7 @@ static bool parse_size(const char *s, int *h, int *w)
     return true;
 }
 
-static long long parameter_count(const pdl_weights *w)
+static long long value_count(const pdl_weights *w)
 {
     long long n = 0;
     for (size_t i = 0; i < w->ntensors; i++)
@@ -94,14 +91,11 @@ static void print_text(const pdl_weights *w, int h, int wd)
     printf("%-15s center threshold %g, NMS kernel %d, top-k %d, stuff area %d, label divisor %d\n",
            "postprocess", p->center_threshold, p->nms_kernel, p->top_k, p->stuff_area,
            p->label_divisor);
-    long long params = parameter_count(w);
-    printf("%-15s %lld (%.2f M) in %zu tensors\n", "parameters", params, params / 1e6,
-           w->ntensors);
+    long long params = (long long)pdl_model_params(c);
+    printf("%-15s %lld (%.2f M); the file holds %zu tensors, %lld values\n", "parameters", params,
+           params / 1e6, w->ntensors, value_count(w));
     double gflops = info_model_gflops(c, h, wd);
-    if (gflops < 0)
-        printf("%-15s n/a at %dx%d (network not built)\n", "GFLOPs", h, wd);
-    else
-        printf("%-15s %.1f at %dx%d\n", "GFLOPs", gflops, h, wd);
+    printf("%-15s %.1f at %dx%d\n", "GFLOPs", gflops, h, wd);
 
     int things = 0;
     for (int i = 0; i < c->num_classes; i++)
@@ -125,8 +119,8 @@ static int print_json(const pdl_weights *w, int h, int wd)
     double gflops = info_model_gflops(&w->config, h, wd);
     json_t *doc = json_pack("{s:s, s:o, s:I, s:I, s:[i, i], s:o}", "file", w->path, "config",
                             config, "tensors", (json_int_t)w->ntensors, "parameters",
-                            (json_int_t)parameter_count(w), "size", h, wd, "gflops",
-                            gflops < 0 ? json_null() : json_real(gflops));
+                            (json_int_t)pdl_model_params(&w->config), "size", h, wd, "gflops",
+                            json_real(gflops));
     char *out = doc ? json_dumps(doc, JSON_INDENT(2) | JSON_REAL_PRECISION(9)) : NULL;
     json_decref(doc);
     if (!out) {
@@ -177,11 +171,26 @@ int cmd_info(int argc, char **argv)
         return cli_usage_error("info", "unexpected argument '%s'", argv[optind + 1]);
 
     static pdl_weights w; /* holds a 74 KB config: keep it off the stack */
+    static pdl_model m;
     pdl_error err;
     if (pdl_weights_open(argv[optind], &w, &err) != PDL_OK) {
         cli_report(&err);
         return EXIT_USAGE;
     }
+    /* Loading the network checks every tensor the config needs. */
+    size_t unused = 0;
+    const char *first_unused = NULL;
+    if (pdl_model_build(&w.config, &m, &err) != PDL_OK ||
+        pdl_model_load(&w, &m, &unused, &first_unused, &err) != PDL_OK) {
+        cli_report(&err);
+        pdl_model_free(&m);
+        pdl_weights_close(&w);
+        return EXIT_USAGE;
+    }
+    pdl_model_free(&m);
+    if (unused)
+        fprintf(stderr, "panoptic: warning: %s: %zu tensors the model does not use (e.g. %s)\n",
+                argv[optind], unused, first_unused);
     int rc = EXIT_ALL_OK;
     if (json)
         rc = print_json(&w, h, wd);

@@ -735,3 +735,35 @@ Test(safetensors, f32_nan_and_inf_rejected_naming_tensor_and_index)
     pdl_weights_close(&w);
     free(buf);
 }
+
+/* The dump writer's files must load with our own validating reader. */
+#include "safetensors_write.h"
+
+Test(safetensors, written_dump_reads_back)
+{
+    float a[6], b[4];
+    for (int i = 0; i < 6; i++)
+        a[i] = 0.5f * (float)i - 1.25f;
+    for (int i = 0; i < 4; i++)
+        b[i] = 3.0f + (float)i;
+    pdl_named_tensor t[2] = {{"stage_a", 3, {1, 2, 3}, a}, {"b", 2, {2, 2}, b}};
+    char path[] = "/tmp/pdl_dump_XXXXXX";
+    int fd = mkstemp(path);
+    cr_assert_geq(fd, 0);
+    close(fd);
+    pdl_error err;
+    const char *cfg = tsup_st_default_config();
+    cr_assert_eq(pdl_safetensors_write(path, t, 2, cfg, &err), PDL_OK, "%s", err.msg);
+    pdl_weights w;
+    cr_assert_eq(pdl_weights_open(path, &w, &err), PDL_OK, "%s", err.msg);
+    const pdl_tensor *ta = pdl_weights_find(&w, "stage_a");
+    cr_assert_not_null(ta);
+    cr_assert_eq(ta->ndim, 3);
+    cr_assert_eq(ta->shape[2], 3);
+    float back[6];
+    cr_assert_eq(pdl_tensor_to_f32(&w, ta, back, &err), PDL_OK);
+    cr_assert_eq(memcmp(back, a, sizeof a), 0);
+    cr_assert_not_null(pdl_weights_find(&w, "b"));
+    pdl_weights_close(&w);
+    unlink(path);
+}

@@ -1,0 +1,191 @@
+/* prediction.c - writes a pdl_prediction as PNG maps and a segments JSON. */
+#include "prediction.h"
+
+#include <jansson.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "atomic_file.h"
+#include "image.h"
+#include "vis.h"
+
+void pdl_prediction_free(pdl_prediction *p)
+{
+    free(p->segment_of);
+    free(p->segments);
+    memset(p, 0, sizeof *p);
+}
+
+void pdl_prediction_measure(pdl_prediction *p)
+{
+    for (int s = 0; s < p->nsegments; s++) {
+        pdl_segment *g = &p->segments[s];
+        g->area = 0;
+        g->bbox[0] = p->width;
+        g->bbox[1] = p->height;
+        g->bbox[2] = g->bbox[3] = -1;
+    }
+    for (int y = 0; y < p->height; y++)
+        for (int x = 0; x < p->width; x++) {
+            int32_t s = p->segment_of[(size_t)y * (size_t)p->width + (size_t)x];
+            if (s < 0)
+                continue;
+            int *b = p->segments[s].bbox;
+            p->segments[s].area++;
+            b[0] = x < b[0] ? x : b[0];
+            b[1] = y < b[1] ? y : b[1];
+            b[2] = x > b[2] ? x : b[2];
+            b[3] = y > b[3] ? y : b[3];
+        }
+    for (int s = 0; s < p->nsegments; s++) {
+        int *b = p->segments[s].bbox;
+        if (p->segments[s].area == 0) {
+            b[0] = b[1] = b[2] = b[3] = 0;
+            continue;
+        }
+        b[2] = b[2] - b[0] + 1;
+        b[3] = b[3] - b[1] + 1;
+    }
+}
+
+json_t *pdl_prediction_json(const pdl_prediction *p, const pdl_config *cfg, const char *file_name,
+                            const char *image_id)
+{
+    json_t *segs = json_array();
+    for (int s = 0; s < p->nsegments; s++) {
+        const pdl_segment *g = &p->segments[s];
+        if (g->area == 0)
+            continue; /* panopticapi refuses listed segments with no pixels */
+        const pdl_class_info *c = &cfg->classes[g->class_index];
+        json_array_append_new(
+            segs, json_pack("{s:i, s:i, s:s, s:b, s:i, s:I, s:[i,i,i,i], s:f}", "id", s + 1,
+                            "category_id", c->id, "category", c->name, "isthing", c->isthing,
+                            "instance", g->instance, "area", (json_int_t)g->area, "bbox",
+                            g->bbox[0], g->bbox[1], g->bbox[2], g->bbox[3], "score",
+                            (double)g->score));
+    }
+    return json_pack("{s:s, s:s, s:i, s:i, s:o}", "image_id", image_id, "file_name", file_name,
+                     "height", p->height, "width", p->width, "segments_info", segs);
+}
+
+static pdl_status write_panoptic_png(const pdl_prediction *p, const char *path, pdl_error *err)
+{
+    size_t n = (size_t)p->width * (size_t)p->height;
+    uint8_t *rgb = malloc(n * 3);
+    if (!rgb)
+        return pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory", path);
+    for (size_t i = 0; i < n; i++) {
+        uint32_t id = (uint32_t)(p->segment_of[i] + 1); /* void (-1) becomes 0 */
+        rgb[3 * i] = (uint8_t)id;
+        rgb[3 * i + 1] = (uint8_t)(id >> 8);
+        rgb[3 * i + 2] = (uint8_t)(id >> 16);
+    }
+    pdl_status st = pdl_png_write_rgb8(path, p->width, p->height, rgb, err);
+    free(rgb);
+    return st;
+}
+
+static pdl_status write_semantic_png(const pdl_prediction *p, const pdl_config *cfg,
+                                     const char *path, pdl_error *err)
+{
+    size_t n = (size_t)p->width * (size_t)p->height;
+    bool wide = cfg->num_classes >= 255; /* 255 (or 65535) marks void */
+    void *px = malloc(n * (wide ? 2 : 1));
+    if (!px)
+        return pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory", path);
+    for (size_t i = 0; i < n; i++) {
+        int32_t s = p->segment_of[i];
+        int v = s < 0 ? (wide ? 65535 : 255) : p->segments[s].class_index;
+        if (wide)
+            ((uint16_t *)px)[i] = (uint16_t)v;
+        else
+            ((uint8_t *)px)[i] = (uint8_t)v;
+    }
+    pdl_status st = wide ? pdl_png_write_gray16(path, p->width, p->height, px, err)
+                         : pdl_png_write_gray8(path, p->width, p->height, px, err);
+    free(px);
+    return st;
+}
+
+static pdl_status write_instance_png(const pdl_prediction *p, const char *path, pdl_error *err)
+{
+    size_t n = (size_t)p->width * (size_t)p->height;
+    uint16_t *px = malloc(n * sizeof *px);
+    if (!px)
+        return pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory", path);
+    for (size_t i = 0; i < n; i++) {
+        int32_t s = p->segment_of[i];
+        px[i] = (uint16_t)(s < 0 ? 0 : p->segments[s].instance);
+    }
+    pdl_status st = pdl_png_write_gray16(path, p->width, p->height, px, err);
+    free(px);
+    return st;
+}
+
+static pdl_status write_vis_png(const pdl_prediction *p, const pdl_config *cfg, const uint8_t *rgb,
+                                const char *path, pdl_error *err)
+{
+    size_t n = (size_t)p->width * (size_t)p->height;
+    uint8_t *out = malloc(n * 3);
+    uint8_t(*colours)[3] = malloc((size_t)(p->nsegments ? p->nsegments : 1) * sizeof *colours);
+    pdl_status st;
+    if (!out || !colours) {
+        st = pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory", path);
+    } else {
+        for (int s = 0; s < p->nsegments; s++)
+            pdl_vis_segment_colour(cfg->classes[p->segments[s].class_index].color,
+                                   p->segments[s].instance, colours[s]);
+        pdl_vis_render(rgb, p->width, p->height, p->segment_of, (const uint8_t(*)[3])colours, out);
+        st = pdl_png_write_rgb8(path, p->width, p->height, out, err);
+    }
+    free(out);
+    free(colours);
+    return st;
+}
+
+static pdl_status write_json(const char *path, json_t *obj, pdl_error *err)
+{
+    pdl_atomic_file af;
+    pdl_status st = pdl_atomic_open(path, &af, err);
+    if (st != PDL_OK)
+        return st;
+    if (json_dumpf(obj, af.fp, JSON_COMPACT) != 0 || fputc('\n', af.fp) == EOF) {
+        pdl_atomic_abort(&af);
+        return pdl_fail(err, PDL_ERR_IO, "%s: write failed", path);
+    }
+    return pdl_atomic_commit(&af, err);
+}
+
+pdl_status pdl_prediction_write(const pdl_prediction *p, const pdl_config *cfg, const uint8_t *rgb,
+                                const char *base, const char *image_id,
+                                const pdl_output_options *opt, pdl_error *err)
+{
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s_vis.png", base) >= (int)sizeof path)
+        return pdl_fail(err, PDL_ERR_ARG, "%s: output path too long", base);
+    snprintf(path, sizeof path, "%s.png", base);
+    pdl_status st = write_panoptic_png(p, path, err);
+    if (st == PDL_OK && opt->semantic) {
+        snprintf(path, sizeof path, "%s_sem.png", base);
+        st = write_semantic_png(p, cfg, path, err);
+    }
+    if (st == PDL_OK && opt->instance) {
+        snprintf(path, sizeof path, "%s_ins.png", base);
+        st = write_instance_png(p, path, err);
+    }
+    if (st == PDL_OK && opt->vis) {
+        snprintf(path, sizeof path, "%s_vis.png", base);
+        st = write_vis_png(p, cfg, rgb, path, err);
+    }
+    if (st != PDL_OK)
+        return st;
+    const char *slash = strrchr(base, '/');
+    snprintf(path, sizeof path, "%s.png", slash ? slash + 1 : base);
+    json_t *obj = pdl_prediction_json(p, cfg, path, image_id);
+    snprintf(path, sizeof path, "%s.json", base);
+    st = obj ? write_json(path, obj, err) : pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory", path);
+    json_decref(obj);
+    return st;
+}
