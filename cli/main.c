@@ -12,6 +12,7 @@ typedef struct command {
 } command;
 
 static const command commands[] = {
+    {"predict", cmd_predict, "run the model over images and folders, write panoptic PNGs and JSON"},
     {"info", cmd_info, "show a model's configuration, classes, parameters and GFLOPs"},
     {"eval", cmd_eval, "PQ, SQ, RQ of panoptic predictions against ground truth (panopticapi rules)"},
     {"synth", cmd_synth, "write a procedural panoptic dataset (COCO-panoptic format)"},

@@ -6,6 +6,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "image.h"
@@ -65,8 +66,20 @@ static int compare_names(const void *a, const void *b)
     return strcmp(*(const char *const *)a, *(const char *const *)b);
 }
 
+static bool has_image_extension(const char *path)
+{
+    const char *dot = strrchr(path, '.');
+    return dot && (strcasecmp(dot, ".png") == 0 || strcasecmp(dot, ".jpg") == 0 ||
+                   strcasecmp(dot, ".jpeg") == 0);
+}
+
+/* Content decides, but a file named like an image is kept even when its
+ * content is not one, so that a broken image fails with a message naming it
+ * instead of disappearing from the run. */
 static bool looks_like_image(const char *path)
 {
+    if (has_image_extension(path))
+        return true;
     uint8_t head[16];
     FILE *f = fopen(path, "rb");
     if (!f)

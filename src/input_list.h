@@ -2,8 +2,10 @@
  *
  * Inputs are files, folders (walked recursively, entries sorted bytewise so
  * the order is the same on every machine) or lines read from a stream (the
- * `-` argument). Folder entries are kept only when their first bytes are a
- * PNG or JPEG signature; other files are counted as skipped. Each image keeps
+ * `-` argument). Folder entries are kept when their first bytes are a PNG or
+ * JPEG signature, or when they are named .png/.jpg/.jpeg (so a broken image
+ * is reported rather than silently dropped); other files are counted as
+ * skipped. Each image keeps
  * a relative name under which its outputs are written, so the output tree
  * mirrors the input tree.
  */

@@ -18,38 +18,6 @@ void pdl_prediction_free(pdl_prediction *p)
     memset(p, 0, sizeof *p);
 }
 
-void pdl_prediction_measure(pdl_prediction *p)
-{
-    for (int s = 0; s < p->nsegments; s++) {
-        pdl_segment *g = &p->segments[s];
-        g->area = 0;
-        g->bbox[0] = p->width;
-        g->bbox[1] = p->height;
-        g->bbox[2] = g->bbox[3] = -1;
-    }
-    for (int y = 0; y < p->height; y++)
-        for (int x = 0; x < p->width; x++) {
-            int32_t s = p->segment_of[(size_t)y * (size_t)p->width + (size_t)x];
-            if (s < 0)
-                continue;
-            int *b = p->segments[s].bbox;
-            p->segments[s].area++;
-            b[0] = x < b[0] ? x : b[0];
-            b[1] = y < b[1] ? y : b[1];
-            b[2] = x > b[2] ? x : b[2];
-            b[3] = y > b[3] ? y : b[3];
-        }
-    for (int s = 0; s < p->nsegments; s++) {
-        int *b = p->segments[s].bbox;
-        if (p->segments[s].area == 0) {
-            b[0] = b[1] = b[2] = b[3] = 0;
-            continue;
-        }
-        b[2] = b[2] - b[0] + 1;
-        b[3] = b[3] - b[1] + 1;
-    }
-}
-
 json_t *pdl_prediction_json(const pdl_prediction *p, const pdl_config *cfg, const char *file_name,
                             const char *image_id)
 {

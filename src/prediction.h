@@ -37,9 +37,6 @@ typedef struct pdl_output_options {
 
 void pdl_prediction_free(pdl_prediction *p);
 
-/* Fills area and bbox of every segment from segment_of. */
-void pdl_prediction_measure(pdl_prediction *p);
-
 /* Writes BASE.png, the requested extras, and last BASE.json (so a present
  * JSON means the image is complete, which --resume relies on). `rgb` is the
  * original image, needed for --vis. `image_id` goes into the JSON. */

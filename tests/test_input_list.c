@@ -38,7 +38,8 @@ static void make_tree(void)
     write_bytes("b/photo.JPG", jpeg_magic, sizeof jpeg_magic);
     write_bytes("a/deep/x.png", png_magic, sizeof png_magic);
     write_bytes("a/renamed.txt", png_magic, sizeof png_magic); /* content decides */
-    write_bytes("a/notes.png", "hello", 5);                  /* extension does not */
+    write_bytes("a/notes.png", "hello", 5);  /* kept by its name, to fail later by name */
+    write_bytes("a/readme.md", "hello", 5);  /* neither name nor content: skipped */
     write_bytes("a/\xc3\xa9t\xc3\xa9.png", png_magic, sizeof png_magic);
 }
 
@@ -56,9 +57,9 @@ Test(input_list, walks_sorted_and_sniffs_content)
     pdl_input_list list;
     pdl_input_list_init(&list);
     cr_assert_eq(pdl_input_list_add(&list, root, NULL), PDL_OK);
-    const char *expect[] = {"a/deep/x", "a/renamed", "a/\xc3\xa9t\xc3\xa9", "b/photo", "z"};
-    cr_assert_eq(list.count, 5);
-    for (size_t i = 0; i < 5; i++)
+    const char *expect[] = {"a/deep/x", "a/notes", "a/renamed", "a/\xc3\xa9t\xc3\xa9", "b/photo", "z"};
+    cr_assert_eq(list.count, 6);
+    for (size_t i = 0; i < 6; i++)
         cr_assert_str_eq(list.items[i].relname, expect[i]);
     cr_assert_eq(list.skipped, 1);
     pdl_input_list_free(&list);
@@ -71,7 +72,7 @@ Test(input_list, trailing_slash_gives_the_same_names)
     char path[128];
     snprintf(path, sizeof path, "%s//", root);
     cr_assert_eq(pdl_input_list_add(&list, path, NULL), PDL_OK);
-    cr_assert_eq(list.count, 5);
+    cr_assert_eq(list.count, 6);
     cr_assert_str_eq(list.items[0].relname, "a/deep/x");
     pdl_input_list_free(&list);
 }
@@ -105,20 +106,20 @@ Test(input_list, shards_partition_the_list)
 {
     enum { SHARDS = 3 };
     size_t total = 0;
-    int hits[5] = {0};
+    int hits[6] = {0};
     for (unsigned s = 0; s < SHARDS; s++) {
         pdl_input_list list;
         pdl_input_list_init(&list);
         cr_assert_eq(pdl_input_list_add(&list, root, NULL), PDL_OK);
         pdl_input_list_shard(&list, s, SHARDS);
         total += list.count;
-        const char *names[] = {"a/deep/x", "a/renamed", "a/\xc3\xa9t\xc3\xa9", "b/photo", "z"};
+        const char *names[] = {"a/deep/x", "a/notes", "a/renamed", "a/\xc3\xa9t\xc3\xa9", "b/photo", "z"};
         for (size_t i = 0; i < list.count; i++)
-            for (int k = 0; k < 5; k++)
+            for (int k = 0; k < 6; k++)
                 hits[k] += strcmp(list.items[i].relname, names[k]) == 0;
         pdl_input_list_free(&list);
     }
-    cr_assert_eq(total, 5);
-    for (int k = 0; k < 5; k++)
+    cr_assert_eq(total, 6);
+    for (int k = 0; k < 6; k++)
         cr_assert_eq(hits[k], 1, "item %d in %d shards", k, hits[k]);
 }

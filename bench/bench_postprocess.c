@@ -1,0 +1,115 @@
+/* bench_postprocess.c - times the post-processing on the CPU executor.
+ *
+ *   bench_postprocess gen FILE [SEED]          write the benchmark case: 1024x2048
+ *       output, 19 classes (9 things), heads at 256x512 upsampled x4, 200 objects
+ *       of radius 3..48 pixels (about a fifth of the pixels, a crowded street)
+ *   bench_postprocess run FILE [RUNS] [D2OUT]  time RUNS runs (after one warm-up),
+ *       print the median; with D2OUT (written by tests/ref/d2_postprocess.py on
+ *       the same case) also check that the panoptic maps are identical.
+ * Threads come from OMP_NUM_THREADS. */
+#include <omp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "postprocess.h"
+#include "support/tsup_pp.h"
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int gen(const char *path, uint64_t seed)
+{
+    tsup_pp_case c;
+    tsup_pp_case_random(&c, 19, 1024, 2048, 4, 200, 0.022, seed);
+    c.opt.stuff_area = 2048;
+    int rc = tsup_pp_case_write(&c, path);
+    tsup_pp_case_free(&c);
+    if (rc)
+        fprintf(stderr, "%s: cannot write\n", path);
+    return rc ? 1 : 0;
+}
+
+static int run(const char *path, int runs, const char *d2_path)
+{
+    tsup_pp_case c;
+    if (tsup_pp_case_read(&c, path)) {
+        fprintf(stderr, "%s: cannot read case\n", path);
+        return 1;
+    }
+    pdl_pp_context *ctx;
+    pdl_error err;
+    pdl_pp_options opt = c.opt;
+    opt.isthing = c.isthing;
+    if (pdl_pp_init(&ctx, &pdl_cpu_pp_kernels, NULL, &opt, &err) != PDL_OK) {
+        fprintf(stderr, "%s\n", err.msg);
+        return 1;
+    }
+    pdl_pp_heads h = {c.logits,  c.center,  c.offset,   c.in_h,           c.in_w,          c.resize_h,
+                      c.resize_w, c.out_h, c.out_w, c.offset_scale_y, c.offset_scale_x};
+    pdl_pp_result r;
+    double *t = malloc((runs + 1) * sizeof *t);
+    for (int i = 0; i <= runs; i++) {
+        double t0 = now();
+        if (pdl_pp_run(ctx, &h, &r, &err) != PDL_OK) {
+            fprintf(stderr, "%s\n", err.msg);
+            return 1;
+        }
+        t[i] = now() - t0;
+    }
+    qsort(t + 1, runs, sizeof *t, cmp_double);
+    int things = 0;
+    int64_t thing_px = 0;
+    for (int i = 0; i < r.segment_count; i++) {
+        things += r.segments[i].isthing;
+        thing_px += r.segments[i].isthing ? r.segments[i].area : 0;
+    }
+    printf("ours: %dx%d, %d classes, heads %dx%d, %d centers, %d instances, %d segments, "
+           "%.0f%% of pixels in instances, %d threads: median %.2f ms over %d runs (min %.2f, max %.2f)\n",
+           c.out_h, c.out_w, c.opt.classes, c.in_h, c.in_w, r.center_count, things,
+           r.segment_count, 100.0 * thing_px / ((double)c.out_h * c.out_w), omp_get_max_threads(), t[1 + runs / 2] * 1e3, runs, t[1] * 1e3,
+           t[runs] * 1e3);
+    int rc = 0;
+    if (d2_path) {
+        tsup_pp_result d2;
+        if (tsup_pp_result_read(&d2, d2_path)) {
+            fprintf(stderr, "%s: cannot read result\n", d2_path);
+            return 1;
+        }
+        size_t n = (size_t)c.out_h * c.out_w, diff = 0;
+        for (size_t p = 0; p < n; p++)
+            diff += r.panoptic[p] != d2.panoptic[p];
+        int same_centers = d2.center_count == r.center_count;
+        for (int i = 0; same_centers && i < r.center_count; i++)
+            same_centers = d2.centers[i].y == r.centers[i].y && d2.centers[i].x == r.centers[i].x;
+        printf("agreement with PyTorch: %zu of %zu pixels differ, centers %s\n", diff, n,
+               same_centers ? "identical" : "DIFFER");
+        rc = diff || !same_centers;
+        tsup_pp_result_free(&d2);
+    }
+    free(t);
+    pdl_pp_free(ctx);
+    tsup_pp_case_free(&c);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 3 && !strcmp(argv[1], "gen"))
+        return gen(argv[2], argc > 3 ? strtoull(argv[3], NULL, 10) : 2026);
+    if (argc >= 3 && !strcmp(argv[1], "run"))
+        return run(argv[2], argc > 3 ? atoi(argv[3]) : 20, argc > 4 ? argv[4] : NULL);
+    fprintf(stderr, "usage: %s gen FILE [SEED] | run FILE [RUNS] [D2OUT]\n", argv[0]);
+    return 2;
+}

@@ -1,0 +1,522 @@
+/* cmd_predict.c - `panoptic predict`: runs the model over files and folders.
+ *
+ * A three-stage pipeline with bounded queues, so memory stays bounded on any
+ * folder and the stages overlap: decode threads (read, decode, resize,
+ * normalise) -> this thread (network + post-processing, which reuse their
+ * per-size plans) -> write threads (PNGs, JSON, the JSON line on stdout).
+ * Every output is written to a temporary name and renamed, the segments JSON
+ * last, so a killed run leaves no partial file and --resume picks up where it
+ * stopped.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "atomic_file.h"
+#include "cli.h"
+#include "engine.h"
+#include "input_list.h"
+#include "queue.h"
+
+static const char usage[] =
+    "usage: panoptic predict MODEL INPUT... -o OUTDIR [options]\n"
+    "\n"
+    "INPUT is an image file (PNG or JPEG, detected by content), a folder (walked\n"
+    "recursively; other files are skipped) or '-' for a list of paths on stdin.\n"
+    "Per image, OUTDIR mirrors the input tree with NAME.png (COCO panoptic: id = R +\n"
+    "256 G + 256^2 B, 0 = void) and NAME.json (segments); OUTDIR/predictions.json\n"
+    "gathers the run for `panoptic eval`. One JSON line per image on stdout.\n"
+    "\n"
+    "  -o, --output DIR      output folder (created)\n"
+    "      --device D        auto (default), cpu, cuda or cuda:N\n"
+    "      --threads N       CPU threads for the network (default: all cores)\n"
+    "      --size S          test resize: shortest edge S (0 = keep the image size;\n"
+    "                        default: the model's)\n"
+    "      --max-size M      cap on the longest edge after resize (0 = none)\n"
+    "      --semantic        also NAME_sem.png: class index per pixel (255 = void)\n"
+    "      --instance        also NAME_ins.png: 16-bit instance number per pixel\n"
+    "      --vis             also NAME_vis.png: an overlay for people to look at\n"
+    "      --shard I/N       process only shard I of N (0 <= I < N), split by name\n"
+    "      --resume          skip images whose outputs are already complete\n"
+    "      --threshold T     center threshold (default: the model's)\n"
+    "      --nms-kernel K    center NMS window, odd (default: the model's)\n"
+    "      --top-k K         at most K centers (default: the model's)\n"
+    "      --stuff-area A    smaller stuff regions become void (default: the model's)\n"
+    "      --compat detectron2  after a resize, keep Detectron2's unscaled offsets\n"
+    "      --dump-tensors DIR   write every network stage per image (debugging)\n"
+    "  -q, --quiet           no progress bar or summary on stderr\n"
+    "  -h, --help            this help\n"
+    "\n"
+    "Exit status: 0 all images done, 1 some failed (named on stderr), 2 usage,\n"
+    "model or device error.\n";
+
+typedef struct job {
+    size_t index;
+    pdl_image image;
+    pdl_engine_input input;
+    pdl_prediction pred;
+    pdl_error err;
+    bool failed;
+    double ms_decode, ms_preprocess, ms_network, ms_postprocess, ms_write;
+} job;
+
+typedef struct run {
+    pdl_engine *engine;
+    const pdl_input_list *inputs;
+    size_t *todo, ntodo;  /* indices of inputs to process (--resume skips some) */
+    const char *outdir;
+    pdl_output_options outputs;
+    bool progress;
+    pdl_queue decoded, inferred;
+    atomic_size_t next_to_decode;
+    atomic_int decoders_left;
+    pthread_mutex_t print_lock;
+    json_t **annotations; /* per input, for predictions.json */
+    size_t done, failed;
+    double started;
+} run;
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static void output_base(const run *r, size_t index, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s/%s", r->outdir, r->inputs->items[index].relname);
+}
+
+static const char *stem(const char *relname)
+{
+    const char *slash = strrchr(relname, '/');
+    return slash ? slash + 1 : relname;
+}
+
+static pdl_status make_parents(const char *path, pdl_error *err)
+{
+    char buf[PATH_MAX];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+            return pdl_fail(err, PDL_ERR_IO, "%s: cannot create folder (%s)", buf, strerror(errno));
+        *p = '/';
+    }
+    return PDL_OK;
+}
+
+static void *decode_worker(void *arg)
+{
+    run *r = arg;
+    size_t k;
+    while ((k = atomic_fetch_add(&r->next_to_decode, 1)) < r->ntodo) {
+        size_t i = r->todo[k];
+        job *j = calloc(1, sizeof *j);
+        if (!j)
+            break;
+        j->index = i;
+        double t0 = now_ms();
+        pdl_status st = pdl_image_load(r->inputs->items[i].path, &j->image, &j->err);
+        double t1 = now_ms();
+        if (st == PDL_OK)
+            st = pdl_engine_prepare_input(r->engine, &j->image, &j->input, &j->err);
+        j->ms_decode = t1 - t0;
+        j->ms_preprocess = now_ms() - t1;
+        j->failed = st != PDL_OK;
+        pdl_queue_push(&r->decoded, j);
+    }
+    if (atomic_fetch_sub(&r->decoders_left, 1) == 1)
+        pdl_queue_close(&r->decoded);
+    return NULL;
+}
+
+static void print_progress(run *r)
+{
+    size_t total = r->ntodo, done = r->done;
+    double secs = (now_ms() - r->started) / 1e3;
+    double rate = secs > 0 ? (double)done / secs : 0;
+    double eta = rate > 0 ? (double)(total - done) / rate : 0;
+    int width = 30, filled = total ? (int)((double)width * (double)done / (double)total) : width;
+    fprintf(stderr, "\r[%.*s%*s] %zu/%zu %.1f img/s ETA %d:%02d ", filled,
+            "==============================", width - filled, "", done, total, rate,
+            (int)eta / 60, (int)eta % 60);
+    fflush(stderr);
+}
+
+static void report(run *r, job *j)
+{
+    const pdl_input *in = &r->inputs->items[j->index];
+    json_t *line;
+    if (j->failed) {
+        line = json_pack("{s:s, s:s, s:s}", "input", in->path, "status", "error", "error", j->err.msg);
+    } else {
+        char base[PATH_MAX + 8];
+        output_base(r, j->index, base, sizeof base);
+        json_t *outs = json_pack("{s:s+, s:s+}", "panoptic", base, ".png", "segments", base, ".json");
+        if (r->outputs.semantic)
+            json_object_set_new(outs, "semantic", json_pack("s+", base, "_sem.png"));
+        if (r->outputs.instance)
+            json_object_set_new(outs, "instance", json_pack("s+", base, "_ins.png"));
+        if (r->outputs.vis)
+            json_object_set_new(outs, "vis", json_pack("s+", base, "_vis.png"));
+        line = json_pack("{s:s, s:s, s:o, s:i, s:i, s:i, s:{s:f, s:f, s:f, s:f, s:f}}", "input",
+                         in->path, "status", "ok", "outputs", outs, "height", j->pred.height,
+                         "width", j->pred.width, "segments", j->pred.nsegments, "ms", "decode",
+                         j->ms_decode, "preprocess", j->ms_preprocess, "network", j->ms_network,
+                         "postprocess", j->ms_postprocess, "write", j->ms_write);
+    }
+    char *text = json_dumps(line, JSON_COMPACT);
+    json_decref(line);
+    pthread_mutex_lock(&r->print_lock);
+    r->done++;
+    if (j->failed) {
+        r->failed++;
+        if (r->progress)
+            fputs("\r\033[K", stderr);
+        fprintf(stderr, "panoptic: %s\n", j->err.msg);
+    }
+    if (text)
+        puts(text);
+    fflush(stdout);
+    if (r->progress)
+        print_progress(r);
+    pthread_mutex_unlock(&r->print_lock);
+    free(text);
+}
+
+static void *write_worker(void *arg)
+{
+    run *r = arg;
+    job *j;
+    while ((j = pdl_queue_pop(&r->inferred)) != NULL) {
+        if (!j->failed) {
+            char base[PATH_MAX];
+            output_base(r, j->index, base, sizeof base);
+            const char *rel = r->inputs->items[j->index].relname;
+            double t0 = now_ms();
+            pdl_status st = make_parents(base, &j->err);
+            if (st == PDL_OK)
+                st = pdl_prediction_write(&j->pred, pdl_engine_config(r->engine), j->image.rgb,
+                                          base, stem(rel), &r->outputs, &j->err);
+            j->ms_write = now_ms() - t0;
+            if (st != PDL_OK) {
+                j->failed = true;
+            } else {
+                char file[PATH_MAX];
+                snprintf(file, sizeof file, "%s.png", rel);
+                r->annotations[j->index] =
+                    pdl_prediction_json(&j->pred, pdl_engine_config(r->engine), file, stem(rel));
+            }
+        }
+        report(r, j);
+        pdl_image_free(&j->image);
+        pdl_engine_input_free(&j->input);
+        pdl_prediction_free(&j->pred);
+        free(j);
+    }
+    return NULL;
+}
+
+/* An image is complete when its segments JSON exists: it is written last. */
+static bool outputs_complete(const char *outdir, const pdl_input *in, const pdl_output_options *o)
+{
+    const char *suffixes[] = {".json", ".png", o->semantic ? "_sem.png" : NULL,
+                              o->instance ? "_ins.png" : NULL, o->vis ? "_vis.png" : NULL};
+    for (size_t k = 0; k < sizeof suffixes / sizeof suffixes[0]; k++) {
+        char path[PATH_MAX];
+        struct stat sb;
+        if (!suffixes[k])
+            continue;
+        snprintf(path, sizeof path, "%s/%s%s", outdir, in->relname, suffixes[k]);
+        if (stat(path, &sb) != 0)
+            return false;
+    }
+    return true;
+}
+
+static json_t *load_annotation(const char *outdir, const pdl_input *in)
+{
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/%s.json", outdir, in->relname);
+    json_t *ann = json_load_file(path, 0, NULL);
+    if (ann) /* per-image files name the PNG by stem; the run file by relative path */
+        json_object_set_new(ann, "file_name", json_pack("s+", in->relname, ".png"));
+    return ann;
+}
+
+static pdl_status write_predictions(run *r, pdl_error *err)
+{
+    const pdl_config *cfg = pdl_engine_config(r->engine);
+    json_t *anns = json_array(), *cats = json_array();
+    for (size_t i = 0; i < r->inputs->count; i++)
+        if (r->annotations[i])
+            json_array_append(anns, r->annotations[i]);
+    for (int c = 0; c < cfg->num_classes; c++) {
+        const pdl_class_info *k = &cfg->classes[c];
+        json_array_append_new(cats, json_pack("{s:i, s:s, s:i, s:[i,i,i]}", "id", k->id, "name",
+                                              k->name, "isthing", k->isthing ? 1 : 0, "color",
+                                              k->color[0], k->color[1], k->color[2]));
+    }
+    json_t *root = json_pack("{s:o, s:o}", "annotations", anns, "categories", cats);
+    char path[PATH_MAX];
+    snprintf(path, sizeof path, "%s/predictions.json", r->outdir);
+    pdl_atomic_file af;
+    pdl_status st = pdl_atomic_open(path, &af, err);
+    if (st == PDL_OK) {
+        if (json_dumpf(root, af.fp, JSON_COMPACT) != 0) {
+            pdl_atomic_abort(&af);
+            st = pdl_fail(err, PDL_ERR_IO, "%s: write failed", path);
+        } else {
+            st = pdl_atomic_commit(&af, err);
+        }
+    }
+    json_decref(root);
+    return st;
+}
+
+static int parse_shard(const char *text, unsigned *index, unsigned *count)
+{
+    char tail;
+    return sscanf(text, "%u/%u%c", index, count, &tail) == 2 && *count > 0 && *index < *count &&
+           text[0] != '-';
+}
+
+static int parse_int(const char *text, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (*end || end == text || errno || v < lo || v > hi)
+        return 0;
+    *out = (int)v;
+    return 1;
+}
+
+static int compare_relnames(const void *a, const void *b)
+{
+    return strcmp((*(const pdl_input *const *)a)->relname, (*(const pdl_input *const *)b)->relname);
+}
+
+/* Two inputs with one output name would overwrite each other: refuse. */
+static int check_unique_names(const pdl_input_list *list)
+{
+    const pdl_input **sorted = malloc((list->count ? list->count : 1) * sizeof *sorted);
+    if (!sorted)
+        return 0;
+    for (size_t i = 0; i < list->count; i++)
+        sorted[i] = &list->items[i];
+    qsort(sorted, list->count, sizeof *sorted, compare_relnames);
+    int ok = 1;
+    for (size_t i = 1; i < list->count && ok; i++)
+        if (strcmp(sorted[i - 1]->relname, sorted[i]->relname) == 0) {
+            cli_usage_error("predict", "'%s' and '%s' would both write '%s'", sorted[i - 1]->path,
+                            sorted[i]->path, sorted[i]->relname);
+            ok = 0;
+        }
+    free(sorted);
+    return ok;
+}
+
+static void run_pipeline(run *r)
+{
+    int decoders = 1, writers = 1;
+    pthread_t dec[2], wr[2];
+    atomic_init(&r->next_to_decode, 0);
+    atomic_init(&r->decoders_left, decoders);
+    for (int i = 0; i < decoders; i++)
+        pthread_create(&dec[i], NULL, decode_worker, r);
+    for (int i = 0; i < writers; i++)
+        pthread_create(&wr[i], NULL, write_worker, r);
+    job *j;
+    while ((j = pdl_queue_pop(&r->decoded)) != NULL) {
+        if (!j->failed) {
+            pdl_engine_times t = {0};
+            pdl_status st = pdl_engine_infer(r->engine, &j->input, r->inputs->items[j->index].relname,
+                                             &j->pred, &t, &j->err);
+            j->failed = st != PDL_OK;
+            j->ms_network = t.network_ms;
+            j->ms_postprocess = t.postprocess_ms;
+        }
+        pdl_queue_push(&r->inferred, j);
+    }
+    pdl_queue_close(&r->inferred);
+    for (int i = 0; i < decoders; i++)
+        pthread_join(dec[i], NULL);
+    for (int i = 0; i < writers; i++)
+        pthread_join(wr[i], NULL);
+}
+
+int cmd_predict(int argc, char **argv)
+{
+    enum { OPT_DEVICE = 256, OPT_THREADS, OPT_SIZE, OPT_MAX_SIZE, OPT_SEMANTIC, OPT_INSTANCE, OPT_VIS,
+           OPT_SHARD, OPT_RESUME, OPT_THRESHOLD, OPT_NMS, OPT_TOPK, OPT_STUFF, OPT_COMPAT, OPT_DUMP };
+    static const struct option options[] = {
+        {"output", required_argument, NULL, 'o'},        {"device", required_argument, NULL, OPT_DEVICE},
+        {"threads", required_argument, NULL, OPT_THREADS}, {"size", required_argument, NULL, OPT_SIZE},
+        {"max-size", required_argument, NULL, OPT_MAX_SIZE}, {"semantic", no_argument, NULL, OPT_SEMANTIC},
+        {"instance", no_argument, NULL, OPT_INSTANCE},   {"vis", no_argument, NULL, OPT_VIS},
+        {"shard", required_argument, NULL, OPT_SHARD},   {"resume", no_argument, NULL, OPT_RESUME},
+        {"threshold", required_argument, NULL, OPT_THRESHOLD}, {"nms-kernel", required_argument, NULL, OPT_NMS},
+        {"top-k", required_argument, NULL, OPT_TOPK},    {"stuff-area", required_argument, NULL, OPT_STUFF},
+        {"compat", required_argument, NULL, OPT_COMPAT}, {"dump-tensors", required_argument, NULL, OPT_DUMP},
+        {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    pdl_engine_options eo;
+    pdl_engine_options_default(&eo);
+    run r = {0};
+    const char *outdir = NULL;
+    bool resume = false, quiet = false;
+    unsigned shard_index = 0, shard_count = 1;
+    pdl_error err;
+    int opt;
+    opterr = 0;
+    while ((opt = getopt_long(argc, argv, ":o:qh", options, NULL)) != -1) {
+        switch (opt) {
+        case 'o': outdir = optarg; break;
+        case OPT_DEVICE:
+            if (pdl_device_parse(optarg, &eo.device, &err) != PDL_OK)
+                return cli_usage_error("predict", "%s", err.msg);
+            break;
+        case OPT_THREADS:
+            if (!parse_int(optarg, 1, 1024, &eo.device.threads))
+                return cli_usage_error("predict", "bad --threads '%s' (1..1024)", optarg);
+            break;
+        case OPT_SIZE:
+            if (!parse_int(optarg, 0, 16384, &eo.short_edge))
+                return cli_usage_error("predict", "bad --size '%s' (0..16384)", optarg);
+            break;
+        case OPT_MAX_SIZE:
+            if (!parse_int(optarg, 0, 16384, &eo.max_size))
+                return cli_usage_error("predict", "bad --max-size '%s' (0..16384)", optarg);
+            break;
+        case OPT_SEMANTIC: r.outputs.semantic = true; break;
+        case OPT_INSTANCE: r.outputs.instance = true; break;
+        case OPT_VIS: r.outputs.vis = true; break;
+        case OPT_SHARD:
+            if (!parse_shard(optarg, &shard_index, &shard_count))
+                return cli_usage_error("predict", "bad --shard '%s' (expected I/N with 0 <= I < N)", optarg);
+            break;
+        case OPT_RESUME: resume = true; break;
+        case OPT_THRESHOLD: {
+            char *end;
+            eo.center_threshold = strtof(optarg, &end);
+            if (*end || end == optarg || !(eo.center_threshold >= 0.f && eo.center_threshold <= 1e6f))
+                return cli_usage_error("predict", "bad --threshold '%s'", optarg);
+            break;
+        }
+        case OPT_NMS:
+            if (!parse_int(optarg, 1, 255, &eo.nms_kernel) || eo.nms_kernel % 2 == 0)
+                return cli_usage_error("predict", "bad --nms-kernel '%s' (odd, 1..255)", optarg);
+            break;
+        case OPT_TOPK:
+            if (!parse_int(optarg, 1, 65535, &eo.top_k))
+                return cli_usage_error("predict", "bad --top-k '%s' (1..65535)", optarg);
+            break;
+        case OPT_STUFF:
+            if (!parse_int(optarg, 0, INT_MAX, &eo.stuff_area))
+                return cli_usage_error("predict", "bad --stuff-area '%s'", optarg);
+            break;
+        case OPT_COMPAT:
+            if (strcmp(optarg, "detectron2") != 0)
+                return cli_usage_error("predict", "bad --compat '%s' (only 'detectron2')", optarg);
+            eo.compat_d2 = true;
+            break;
+        case OPT_DUMP: eo.dump_dir = optarg; break;
+        case 'q': quiet = true; break;
+        case 'h': fputs(usage, stdout); return EXIT_ALL_OK;
+        case ':': return cli_usage_error("predict", "option '%s' needs a value", argv[optind - 1]);
+        default: return cli_usage_error("predict", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (argc - optind < 2)
+        return cli_usage_error("predict", "needs MODEL and at least one INPUT");
+    if (!outdir)
+        return cli_usage_error("predict", "-o OUTDIR is required");
+    const char *model_path = argv[optind++];
+
+    pdl_input_list inputs;
+    pdl_input_list_init(&inputs);
+    int status = EXIT_ALL_OK;
+    for (int i = optind; i < argc && status == EXIT_ALL_OK; i++) {
+        pdl_status st = strcmp(argv[i], "-") == 0 ? pdl_input_list_add_lines(&inputs, stdin, "stdin", &err)
+                                                  : pdl_input_list_add(&inputs, argv[i], &err);
+        if (st != PDL_OK) {
+            cli_report(&err);
+            status = EXIT_USAGE;
+        }
+    }
+    if (status == EXIT_ALL_OK && !check_unique_names(&inputs))
+        status = EXIT_USAGE;
+    if (status == EXIT_ALL_OK)
+        pdl_input_list_shard(&inputs, shard_index, shard_count);
+    if (status == EXIT_ALL_OK && (mkdir(outdir, 0777) != 0 && errno != EEXIST)) {
+        fprintf(stderr, "panoptic: %s: cannot create output folder (%s)\n", outdir, strerror(errno));
+        status = EXIT_USAGE;
+    }
+    if (status == EXIT_ALL_OK && pdl_engine_open(model_path, &eo, &r.engine, &err) != PDL_OK) {
+        cli_report(&err);
+        status = EXIT_USAGE;
+    }
+    if (status != EXIT_ALL_OK) {
+        pdl_input_list_free(&inputs);
+        return status;
+    }
+    if (*pdl_engine_fallback_note(r.engine))
+        fprintf(stderr, "panoptic: %s\n", pdl_engine_fallback_note(r.engine));
+    if (!quiet)
+        fprintf(stderr, "panoptic: %zu images on %s%s\n", inputs.count, pdl_engine_device(r.engine),
+                inputs.skipped ? " (non-image files skipped)" : "");
+
+    r.inputs = &inputs;
+    r.outdir = outdir;
+    r.progress = !quiet && isatty(STDERR_FILENO);
+    r.annotations = calloc(inputs.count ? inputs.count : 1, sizeof *r.annotations);
+    r.todo = malloc((inputs.count ? inputs.count : 1) * sizeof *r.todo);
+    size_t resumed = 0;
+    for (size_t i = 0; i < inputs.count; i++) {
+        if (resume && outputs_complete(outdir, &inputs.items[i], &r.outputs)) {
+            r.annotations[i] = load_annotation(outdir, &inputs.items[i]);
+            resumed++;
+        } else {
+            r.todo[r.ntodo++] = i;
+        }
+    }
+    pthread_mutex_init(&r.print_lock, NULL);
+    pdl_queue_init(&r.decoded, 4);
+    pdl_queue_init(&r.inferred, 4);
+    r.started = now_ms();
+    run_pipeline(&r);
+    if (r.progress)
+        fputs("\n", stderr);
+    if (write_predictions(&r, &err) != PDL_OK) {
+        cli_report(&err);
+        r.failed++;
+    }
+    if (!quiet)
+        fprintf(stderr, "panoptic: %zu done, %zu failed, %zu resumed, %.1f s\n", r.done - r.failed,
+                r.failed, resumed, (now_ms() - r.started) / 1e3);
+    status = r.failed ? EXIT_SOME_FAILED : EXIT_ALL_OK;
+    for (size_t i = 0; i < inputs.count; i++)
+        json_decref(r.annotations[i]);
+    free(r.annotations);
+    free(r.todo);
+    pdl_queue_destroy(&r.decoded);
+    pdl_queue_destroy(&r.inferred);
+    pthread_mutex_destroy(&r.print_lock);
+    pdl_engine_close(r.engine);
+    pdl_input_list_free(&inputs);
+    return status;
+}

@@ -1,0 +1,152 @@
+/* pp_semantic.cu - stage 1: the semantic argmax and the thresholded center
+ * heatmap at output size, sampled straight from the head grid so full-size
+ * logits never exist.
+ *
+ * When the output is an upsampling of the heads, semantic_heads stores the
+ * logits channel-last (for the per-instance class probabilities computed when
+ * painting) with each head pixel's best and second-best logit, and
+ * semantic_cells lists per head cell the classes that can be the maximum
+ * somewhere in the cell. Interpolation is a convex combination of the four
+ * taps, so when one class beats all others at all four taps it wins the whole
+ * cell, and otherwise a class below, at all four taps, the mean of the classes
+ * that win a tap (less a margin for float rounding) never wins. A pixel then
+ * samples only the listed classes (usually one, then none at all) instead of
+ * all of them, and the argmax is still exactly that over all classes (first
+ * maximum wins).
+ *
+ * semantic runs over row segments of PDL_PP_SEGMENT pixels so the row's
+ * vertical tap is computed once and no per-pixel division is needed.
+ */
+#include "pp_common.h"
+
+static PDL_HD void heads_kernel(const pdl_pp_cells_args &a, long i)
+{
+    long plane = (long)a.in_h * a.in_w;
+    float *last = a.logits_last + i * a.classes;
+    float top = -INFINITY, second = -INFINITY, amax = 0.0f;
+    int win = 0;
+    for (int c = 0; c < a.classes; c++) {
+        float v = a.logits[c * plane + i];
+        last[c] = v;
+        amax = v > amax ? v : (-v > amax ? -v : amax);
+        if (v > top) {
+            second = top;
+            top = v;
+            win = c;
+        } else if (v > second) {
+            second = v;
+        }
+    }
+    a.win[i] = (unsigned char)win;
+    a.top[i] = top;
+    a.second[i] = second;
+    a.amax[i] = amax;
+}
+
+static PDL_HD void cells_kernel(const pdl_pp_cells_args &a, long i)
+{
+    int y = (int)(i / a.in_w), x = (int)(i % a.in_w);
+    int y1 = y + (y < a.in_h - 1 ? 1 : 0), x1 = x + (x < a.in_w - 1 ? 1 : 0);
+    long tap[4] = {(long)y * a.in_w + x, (long)y * a.in_w + x1, (long)y1 * a.in_w + x,
+                   (long)y1 * a.in_w + x1};
+    /* Interpolated values stay within a few ulps of the taps' range, far
+     * inside 1e-5 of the largest tap magnitude. */
+    float amax = 0.0f;
+    for (int t = 0; t < 4; t++)
+        amax = a.amax[tap[t]] > amax ? a.amax[tap[t]] : amax;
+    float margin = 2e-5f * amax;
+    unsigned char *list = a.cell_classes + i * a.classes;
+
+    /* One class clearly wins all four taps: it wins everywhere in the cell. */
+    int w = a.win[tap[0]], clear = 1;
+    for (int t = 0; t < 4; t++)
+        clear &= a.win[tap[t]] == w && a.second[tap[t]] < a.top[tap[t]] - margin;
+    if (clear) {
+        list[0] = (unsigned char)w;
+        a.cell_count[i] = 1;
+        return;
+    }
+
+    /* Otherwise the maximum at any interpolated point is at least the
+     * interpolated mean of the classes that win some tap, so a class below
+     * that mean at all four taps never wins. */
+    const float *row[4];
+    for (int t = 0; t < 4; t++)
+        row[t] = a.logits_last + tap[t] * a.classes;
+    float mean[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    int winners = 0;
+    for (int t = 0; t < 4; t++) {
+        int seen = 0;
+        for (int u = 0; u < t; u++)
+            seen |= a.win[tap[u]] == a.win[tap[t]];
+        if (seen)
+            continue;
+        winners++;
+        for (int s = 0; s < 4; s++)
+            mean[s] += row[s][a.win[tap[t]]];
+    }
+    float bound[4];
+    for (int t = 0; t < 4; t++)
+        bound[t] = mean[t] / (float)winners - margin;
+    int n = 0;
+    for (int c = 0; c < a.classes; c++)
+        if (!(row[0][c] < bound[0] && row[1][c] < bound[1] && row[2][c] < bound[2] &&
+              row[3][c] < bound[3]))
+            list[n++] = (unsigned char)c;
+    a.cell_count[i] = (unsigned char)n;
+}
+
+static PDL_HD void semantic_kernel(const pdl_pp_semantic_args &a, long i)
+{
+    int segs = (a.map.out_w + PDL_PP_SEGMENT - 1) / PDL_PP_SEGMENT;
+    int y = (int)(i / segs);
+    int xs = (int)(i % segs) * PDL_PP_SEGMENT;
+    int xe = xs + PDL_PP_SEGMENT < a.map.out_w ? xs + PDL_PP_SEGMENT : a.map.out_w;
+    pdl_axis_tap ty = pdl_axis(y, a.map.scale_y, a.map.in_h);
+    long plane = pdl_plane(a.map);
+    for (int x = xs; x < xe; x++) {
+        pdl_axis_tap tx = pdl_axis(x, a.map.scale_x, a.map.in_w);
+        pdl_tap t = pdl_tap_make(ty, tx, a.map.in_w);
+        long p = (long)y * a.map.out_w + x;
+        float v = pdl_bilerp(a.center, t);
+        a.ctr[p] = v > a.threshold ? v : -1.0f;
+
+        const unsigned char *list = NULL;
+        int n = a.classes;
+        if (a.cell_count) {
+            long cell = (long)ty.i0 * a.map.in_w + tx.i0;
+            n = a.cell_count[cell];
+            list = a.cell_classes + cell * a.classes;
+        }
+        int best = list && n == 1 ? list[0] : 0; /* a single candidate needs no sampling */
+        float best_v = 0.0f;
+        for (int j = 0; j < n && !(list && n == 1); j++) {
+            int c = list ? list[j] : j;
+            float l = pdl_bilerp(a.logits + c * plane, t);
+            if (j == 0 || l > best_v) {
+                best = c;
+                best_v = l;
+            }
+        }
+        a.sem[p] = (unsigned char)best;
+    }
+}
+
+extern "C" int PDL_EXEC(pp_semantic_heads)(const pdl_pp_cells_args *in, void *stream)
+{
+    pdl_pp_cells_args a = *in;
+    return PDL_LAUNCH(heads_kernel, a, (long)a.in_h * a.in_w, stream);
+}
+
+extern "C" int PDL_EXEC(pp_semantic_cells)(const pdl_pp_cells_args *in, void *stream)
+{
+    pdl_pp_cells_args a = *in;
+    return PDL_LAUNCH(cells_kernel, a, (long)a.in_h * a.in_w, stream);
+}
+
+extern "C" int PDL_EXEC(pp_semantic)(const pdl_pp_semantic_args *in, void *stream)
+{
+    pdl_pp_semantic_args a = *in;
+    long segs = (a.map.out_w + PDL_PP_SEGMENT - 1) / PDL_PP_SEGMENT;
+    return PDL_LAUNCH(semantic_kernel, a, (long)a.map.out_h * segs, stream);
+}

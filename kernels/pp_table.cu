@@ -1,0 +1,41 @@
+/* pp_table.cu - the ops table of this executor: pdl_cpu_pp_kernels when
+ * compiled by g++, pdl_cuda_pp_kernels when compiled by nvcc (exported from
+ * libpanoptic_cuda.so and found with dlsym). */
+#include "pdl_kernel.h"
+#include "postprocess_kernels.h"
+
+extern "C" {
+int PDL_EXEC(pp_semantic_heads)(const pdl_pp_cells_args *a, void *stream);
+int PDL_EXEC(pp_semantic_cells)(const pdl_pp_cells_args *a, void *stream);
+int PDL_EXEC(pp_semantic)(const pdl_pp_semantic_args *a, void *stream);
+int PDL_EXEC(pp_nms_rows)(const pdl_pp_nms_args *a, void *stream);
+int PDL_EXEC(pp_nms_cols)(const pdl_pp_nms_args *a, void *stream);
+int PDL_EXEC(pp_topk_hist)(const pdl_pp_topk_args *a, void *stream);
+int PDL_EXEC(pp_topk_select)(const pdl_pp_topk_args *a, void *stream);
+int PDL_EXEC(pp_group_cells)(const pdl_pp_group_args *a, void *stream);
+int PDL_EXEC(pp_group)(const pdl_pp_group_args *a, void *stream);
+int PDL_EXEC(pp_paint)(const pdl_pp_paint_args *a, void *stream);
+
+extern const pdl_pp_kernels PDL_EXEC(pp_kernels);
+const pdl_pp_kernels PDL_EXEC(pp_kernels) = {
+    PDL_HOST_MEMORY ? "cpu" : "cuda",
+    PDL_HOST_MEMORY,
+    pdl_exec_available,
+    pdl_mem_error_string,
+    pdl_mem_alloc,
+    pdl_mem_release,
+    pdl_mem_upload,
+    pdl_mem_download,
+    pdl_mem_zero,
+    PDL_EXEC(pp_semantic_heads),
+    PDL_EXEC(pp_semantic_cells),
+    PDL_EXEC(pp_semantic),
+    PDL_EXEC(pp_nms_rows),
+    PDL_EXEC(pp_nms_cols),
+    PDL_EXEC(pp_topk_hist),
+    PDL_EXEC(pp_topk_select),
+    PDL_EXEC(pp_group_cells),
+    PDL_EXEC(pp_group),
+    PDL_EXEC(pp_paint),
+};
+}

@@ -1,0 +1,274 @@
+/* engine.c - weights + model + backend + post-processing behind one handle.
+ *
+ * Output geometry follows Detectron2: the network sees the resized image;
+ * its /4 head outputs are upsampled x4 and cropped to the resized size, then
+ * resized bilinearly to the original size, where post-processing runs. When
+ * no resize happened the post-processing samples the /4 tensors directly
+ * (the fused path, no full-size logits). After a resize the offsets are
+ * rescaled to original-image pixels, unless --compat detectron2 asks for
+ * Detectron2's unscaled values.
+ */
+#include "engine.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "postprocess.h"
+#include "resize.h"
+#include "safetensors_write.h"
+
+struct pdl_engine {
+    pdl_weights weights;
+    pdl_model model;
+    pdl_backend backend;
+    pdl_pp_context *post;
+    unsigned char isthing[PDL_MAX_CLASSES];
+    int short_edge, max_size;
+    bool compat_d2;
+    const char *dump_dir;
+    char *config_json;
+    char device[160];
+    char note[600];
+};
+
+void pdl_engine_options_default(pdl_engine_options *opt)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->device.kind = PDL_DEVICE_AUTO;
+    opt->short_edge = opt->max_size = -1;
+    opt->center_threshold = -1.f;
+    opt->nms_kernel = opt->top_k = opt->stuff_area = -1;
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Post-processing options: the model's, overridden by the command line. */
+static pdl_status open_postprocess(pdl_engine *e, const pdl_engine_options *opt,
+                                   const char *model_path, pdl_error *err)
+{
+    const pdl_config *cfg = &e->weights.config;
+    if (cfg->num_classes > PDL_PP_MAX_CLASSES)
+        return pdl_fail(err, PDL_ERR_UNSUPPORTED, "%s: %d classes; post-processing handles up to %d",
+                        model_path, cfg->num_classes, PDL_PP_MAX_CLASSES);
+    pdl_pp_options o;
+    pdl_pp_options_default(&o);
+    o.threshold = opt->center_threshold >= 0.f ? opt->center_threshold : cfg->post.center_threshold;
+    o.nms_kernel = opt->nms_kernel > 0 ? opt->nms_kernel : cfg->post.nms_kernel;
+    o.top_k = opt->top_k > 0 ? opt->top_k : cfg->post.top_k;
+    o.stuff_area = opt->stuff_area >= 0 ? opt->stuff_area : cfg->post.stuff_area;
+    o.label_divisor = cfg->post.label_divisor;
+    o.classes = cfg->num_classes;
+    for (int c = 0; c < cfg->num_classes; c++)
+        e->isthing[c] = cfg->classes[c].isthing;
+    o.isthing = e->isthing;
+    return pdl_pp_init(&e->post, &pdl_cpu_pp_kernels, NULL, &o, err);
+}
+
+pdl_status pdl_engine_open(const char *model_path, const pdl_engine_options *opt,
+                           pdl_engine **out, pdl_error *err)
+{
+    pdl_engine *e = calloc(1, sizeof *e);
+    if (!e)
+        return pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory", model_path);
+    pdl_status st = pdl_weights_open(model_path, &e->weights, err);
+    if (st != PDL_OK) {
+        free(e);
+        return st;
+    }
+    const pdl_config *cfg = &e->weights.config;
+    st = pdl_model_build(cfg, &e->model, err);
+    if (st == PDL_OK)
+        st = pdl_model_load(&e->weights, &e->model, NULL, NULL, err);
+    if (st == PDL_OK)
+        st = pdl_backend_open(&opt->device, &e->backend, e->note, sizeof e->note, err);
+    if (st != PDL_OK) {
+        pdl_engine_close(e);
+        return st;
+    }
+    e->backend.ops->describe(e->backend.ctx, e->device, sizeof e->device);
+    e->short_edge = opt->short_edge >= 0 ? opt->short_edge : cfg->input.min_size_test;
+    e->max_size = opt->max_size >= 0 ? opt->max_size : cfg->input.max_size_test;
+    e->compat_d2 = opt->compat_d2;
+    e->dump_dir = opt->dump_dir;
+    e->config_json = pdl_config_to_json(cfg);
+    st = open_postprocess(e, opt, model_path, err);
+    if (st != PDL_OK) {
+        pdl_engine_close(e);
+        return st;
+    }
+    *out = e;
+    return PDL_OK;
+}
+
+void pdl_engine_close(pdl_engine *e)
+{
+    if (!e)
+        return;
+    pdl_pp_free(e->post);
+    pdl_backend_close(&e->backend);
+    pdl_model_free(&e->model);
+    pdl_weights_close(&e->weights);
+    free(e->config_json);
+    free(e);
+}
+
+const pdl_config *pdl_engine_config(const pdl_engine *e)
+{
+    return &e->weights.config;
+}
+
+const char *pdl_engine_device(const pdl_engine *e)
+{
+    return e->device;
+}
+
+const char *pdl_engine_fallback_note(const pdl_engine *e)
+{
+    return e->note;
+}
+
+pdl_status pdl_engine_prepare_input(const pdl_engine *e, const pdl_image *img,
+                                    pdl_engine_input *in, pdl_error *err)
+{
+    const pdl_config *cfg = &e->weights.config;
+    memset(in, 0, sizeof *in);
+    in->orig_h = img->height;
+    in->orig_w = img->width;
+    pdl_resize_shortest_edge_shape(img->height, img->width, e->short_edge, e->max_size, &in->h,
+                                   &in->w);
+    const uint8_t *rgb = img->rgb;
+    uint8_t *resized = NULL;
+    if (in->h != img->height || in->w != img->width) {
+        resized = malloc((size_t)in->h * (size_t)in->w * 3);
+        if (!resized)
+            return pdl_fail(err, PDL_ERR_NOMEM, "resize to %dx%d: out of memory", in->h, in->w);
+        pdl_status st = pdl_resize_rgb8(img->rgb, img->width, img->height, resized, in->w, in->h, err);
+        if (st != PDL_OK) {
+            free(resized);
+            return st;
+        }
+        rgb = resized;
+    }
+    int hp, wp;
+    pdl_model_input_size(cfg, in->h, in->w, &hp, &wp);
+    in->data = malloc((size_t)3 * (size_t)hp * (size_t)wp * sizeof *in->data);
+    if (!in->data) {
+        free(resized);
+        return pdl_fail(err, PDL_ERR_NOMEM, "input %dx%d: out of memory", hp, wp);
+    }
+    pdl_model_preprocess(cfg, rgb, in->h, in->w, in->data);
+    free(resized);
+    return PDL_OK;
+}
+
+void pdl_engine_input_free(pdl_engine_input *in)
+{
+    free(in->data);
+    in->data = NULL;
+}
+
+static pdl_status dump_stages(const pdl_engine *e, const pdl_head_outputs *h, const char *name,
+                              pdl_error *err)
+{
+    pdl_named_tensor t[PDL_STAGE_COUNT];
+    int n = 0;
+    for (int s = 0; s < PDL_STAGE_COUNT; s++) {
+        const pdl_stage_tensor *st = &h->stages[s];
+        if (!st->present)
+            continue;
+        t[n++] = (pdl_named_tensor){pdl_stage_name(s), 4, {1, st->c, st->h, st->w}, st->data};
+    }
+    char path[PATH_MAX];
+    if (snprintf(path, sizeof path, "%s/%s.safetensors", e->dump_dir, name) >= (int)sizeof path)
+        return pdl_fail(err, PDL_ERR_ARG, "%s/%s: dump path too long", e->dump_dir, name);
+    for (char *c = path + strlen(e->dump_dir) + 1; *c; c++)
+        if (*c == '/')
+            *c = '_'; /* one flat folder of dumps, named after the input */
+    return pdl_safetensors_write(path, t, n, e->config_json, err);
+}
+
+/* Segments keep the post-processing's order; each pixel gets the index of
+ * its segment, found through a (class, instance) table. */
+static pdl_status to_prediction(const pdl_pp_result *res, int divisor, pdl_prediction *p,
+                                pdl_error *err)
+{
+    int classes = 0, instances = 0;
+    for (int s = 0; s < res->segment_count; s++) {
+        const pdl_pp_segment *g = &res->segments[s];
+        classes = g->category + 1 > classes ? g->category + 1 : classes;
+        instances = g->id % divisor + 1 > instances ? g->id % divisor + 1 : instances;
+    }
+    size_t n = (size_t)res->height * (size_t)res->width;
+    int32_t *lookup = malloc(((size_t)classes * (size_t)instances + 1) * sizeof *lookup);
+    p->segment_of = malloc(n * sizeof *p->segment_of);
+    p->segments = malloc(((size_t)res->segment_count + 1) * sizeof *p->segments);
+    if (!lookup || !p->segment_of || !p->segments) {
+        free(lookup);
+        pdl_prediction_free(p);
+        return pdl_fail(err, PDL_ERR_NOMEM, "prediction %dx%d: out of memory", res->width, res->height);
+    }
+    p->width = res->width;
+    p->height = res->height;
+    p->nsegments = res->segment_count;
+    for (int s = 0; s < res->segment_count; s++) {
+        const pdl_pp_segment *g = &res->segments[s];
+        p->segments[s] = (pdl_segment){.class_index = g->category, .instance = g->id % divisor,
+                                       .area = g->area, .score = g->score,
+                                       .bbox = {g->bbox[0], g->bbox[1], g->bbox[2], g->bbox[3]}};
+        lookup[g->category * instances + g->id % divisor] = s;
+    }
+#pragma omp parallel for schedule(static)
+    for (size_t i = 0; i < n; i++) {
+        int32_t v = res->panoptic[i];
+        p->segment_of[i] = v < 0 ? -1 : lookup[v / divisor * instances + v % divisor];
+    }
+    free(lookup);
+    return PDL_OK;
+}
+
+pdl_status pdl_engine_infer(pdl_engine *e, const pdl_engine_input *in, const char *name,
+                            pdl_prediction *out, pdl_engine_times *times, pdl_error *err)
+{
+    bool resized = in->h != in->orig_h || in->w != in->orig_w;
+    unsigned flags = (resized ? PDL_RUN_FULL : 0) | (e->dump_dir ? PDL_RUN_STAGES | PDL_RUN_FULL : 0);
+    double t0 = now_ms();
+    pdl_head_outputs heads;
+    pdl_status st = e->backend.ops->prepare(e->backend.ctx, &e->model, in->h, in->w, err);
+    if (st == PDL_OK)
+        st = e->backend.ops->run(e->backend.ctx, in->data, flags, &heads, err);
+    if (st == PDL_OK && e->dump_dir)
+        st = dump_stages(e, &heads, name, err);
+    double t1 = now_ms();
+    if (st != PDL_OK)
+        return st;
+
+    pdl_pp_heads ph;
+    if (!resized) {
+        /* Fused: sample the /4 outputs (x4 upsampling, crop, offsets x4). */
+        pdl_pp_heads_strided(&ph, heads.sem_logits, heads.center, heads.offset, heads.h4, heads.w4,
+                             4, in->orig_h, in->orig_w);
+    } else {
+        /* Detectron2: the full-size outputs of the resized image, resized again. */
+        ph = (pdl_pp_heads){.semantic = heads.sem_logits_up, .center = heads.center_up,
+                            .offset = heads.offset_up, .in_h = in->h, .in_w = in->w,
+                            .resize_h = in->orig_h, .resize_w = in->orig_w,
+                            .out_h = in->orig_h, .out_w = in->orig_w,
+                            .offset_scale_y = e->compat_d2 ? 1.f : (float)in->orig_h / (float)in->h,
+                            .offset_scale_x = e->compat_d2 ? 1.f : (float)in->orig_w / (float)in->w};
+    }
+    pdl_pp_result res;
+    st = pdl_pp_run(e->post, &ph, &res, err);
+    if (st == PDL_OK)
+        st = to_prediction(&res, e->weights.config.post.label_divisor, out, err);
+    times->network_ms = t1 - t0;
+    times->postprocess_ms = now_ms() - t1;
+    return st;
+}

@@ -1,0 +1,65 @@
+/* engine.h - a loaded model on a backend: image in, panoptic prediction out.
+ *
+ * Split in two so a pipeline can overlap them: pdl_engine_prepare_input()
+ * (decode-side work: Detectron2's test resize and normalisation) is
+ * thread-safe and runs on worker threads; pdl_engine_infer() (network and
+ * post-processing) runs on one thread and reuses its per-size plans and
+ * buffers from image to image.
+ */
+#ifndef PDL_ENGINE_H
+#define PDL_ENGINE_H
+
+#include <stdbool.h>
+
+#include "backend.h"
+#include "config.h"
+#include "image.h"
+#include "model.h"
+#include "prediction.h"
+#include "safetensors.h"
+#include "status.h"
+
+typedef struct pdl_engine_options {
+    pdl_device_request device;
+    int short_edge;      /* test resize: -1 = the config's min_size_test, 0 = none */
+    int max_size;        /* -1 = the config's max_size_test, 0 = none */
+    bool compat_d2;      /* Detectron2's unscaled offsets after a resize */
+    float center_threshold; /* < 0: the config's; likewise the ints below when < 0 */
+    int nms_kernel, top_k, stuff_area;
+    const char *dump_dir; /* write every stage tensor here (debugging), or NULL */
+} pdl_engine_options;
+
+/* An image ready for the network. */
+typedef struct pdl_engine_input {
+    int orig_h, orig_w; /* the decoded image */
+    int h, w;           /* after the test resize */
+    float *data;        /* [3][hp][wp] normalised and padded */
+} pdl_engine_input;
+
+typedef struct pdl_engine_times {
+    double network_ms, postprocess_ms;
+} pdl_engine_times;
+
+typedef struct pdl_engine pdl_engine;
+
+/* Sets every option to "use the model's value" and the device to auto. */
+void pdl_engine_options_default(pdl_engine_options *opt);
+
+pdl_status pdl_engine_open(const char *model_path, const pdl_engine_options *opt,
+                           pdl_engine **out, pdl_error *err);
+void pdl_engine_close(pdl_engine *e);
+
+const pdl_config *pdl_engine_config(const pdl_engine *e);
+/* "cpu (oneDNN 2.6.3, 2 threads)"; and the note of an auto fallback, or "". */
+const char *pdl_engine_device(const pdl_engine *e);
+const char *pdl_engine_fallback_note(const pdl_engine *e);
+
+pdl_status pdl_engine_prepare_input(const pdl_engine *e, const pdl_image *img,
+                                    pdl_engine_input *in, pdl_error *err);
+void pdl_engine_input_free(pdl_engine_input *in);
+
+/* `name` labels dumped tensors. */
+pdl_status pdl_engine_infer(pdl_engine *e, const pdl_engine_input *in, const char *name,
+                            pdl_prediction *out, pdl_engine_times *times, pdl_error *err);
+
+#endif

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# predict.sh - `panoptic predict` as a shell user and a pipeline see it: a
+# nested folder with good and bad inputs, exit codes, outputs present and
+# decodable, JSON lines, shards, stdin lists, SIGKILL + --resume, bad models.
+# Uses the small random-weight reference model (fast) at native size.
+set -euo pipefail
+BIN=${BIN:-build/panoptic}
+MODEL=tests/ref/data/small.safetensors
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+predict() { "$BIN" predict "$MODEL" --size 0 --device cpu --threads 2 -q "$@"; }
+
+# --- the input tree --------------------------------------------------------
+in="$tmp/in"
+"$BIN" synth -n 4 -o "$tmp/syn" --seed 1000 --size 40x56
+mkdir -p "$in/a/deep" "$in/b"
+cp "$tmp/syn/images/synth_1000_000000.png" "$in/top.png"
+cp "$tmp/syn/images/synth_1000_000001.png" "$in/a/deep/x.png"
+cp "$tmp/syn/images/synth_1000_000002.png" "$in/b/$(printf 'caf\xc3\xa9')".png
+cp tests/ref/pil_decode/q85_420.jpg "$in/a/photo.jpg"
+echo "just some notes" >"$in/a/readme.txt"
+head -c 300 tests/ref/pil_decode/q90_422.jpg >"$in/b/truncated.jpg"
+: >"$in/b/empty.png"
+python3 - "$in/a/one.png" <<'PYEOF'
+import struct, sys, zlib
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0))
+png += chunk(b"IDAT", zlib.compress(b"\x00\x10\x80\xf0")) + chunk(b"IEND", b"")
+open(sys.argv[1], "wb").write(png)
+PYEOF
+good=(top a/deep/x "b/$(printf 'caf\xc3\xa9')" a/photo a/one)
+
+# --- a folder with bad files: exit 1, bad ones named, good ones written -----
+rc=0
+predict "$in" -o "$tmp/out" --vis --semantic --instance >"$tmp/lines" 2>"$tmp/err" || rc=$?
+[ "$rc" -eq 1 ] || fail "folder with bad files: exit $rc, expected 1"
+grep -q "truncated.jpg" "$tmp/err" || fail "truncated JPEG not named: $(cat "$tmp/err")"
+grep -q "empty.png" "$tmp/err" || fail "zero-byte PNG not named"
+if grep -q "readme.txt" "$tmp/err"; then fail "a text file in a folder must be skipped, not failed"; fi
+for g in "${good[@]}"; do
+    for suffix in .png .json _vis.png _sem.png _ins.png; do
+        [ -s "$tmp/out/$g$suffix" ] || fail "missing $g$suffix"
+    done
+done
+if find "$tmp/out" -name '*.tmp' | grep -q .; then fail "temporary files left"; fi
+python3 - "$tmp/lines" "$tmp/out" "${#good[@]}" <<'PYEOF' || fail "JSON lines / outputs"
+import json, os, struct, sys, zlib
+lines = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+ok = [l for l in lines if l["status"] == "ok"]
+bad = [l for l in lines if l["status"] == "error"]
+assert len(ok) == int(sys.argv[3]) and len(bad) == 2, (len(ok), len(bad))
+for l in bad:
+    assert l["input"] in l["error"], l
+def png_size(path):
+    data = open(path, "rb").read()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", path
+    w, h = struct.unpack(">II", data[16:24])
+    return h, w
+for l in ok:
+    assert set(l["ms"]) == {"decode", "preprocess", "network", "postprocess", "write"}
+    assert png_size(l["outputs"]["panoptic"]) == (l["height"], l["width"]), l
+    seg = json.load(open(l["outputs"]["segments"], encoding="utf-8"))
+    assert len(seg["segments_info"]) <= l["segments"]
+    for s in seg["segments_info"]:
+        assert s["area"] > 0 and s["id"] > 0 and 0.0 <= s["score"] <= 1.0 + 1e-6, s
+run = json.load(open(os.path.join(sys.argv[2], "predictions.json"), encoding="utf-8"))
+assert len(run["annotations"]) == len(ok), len(run["annotations"])
+assert len(run["categories"]) == 5
+PYEOF
+one_h=$(python3 -c "import json;print(json.load(open('$tmp/out/a/one.json'))['height'])")
+[ "$one_h" = 1 ] || fail "1x1 image output height $one_h"
+
+# --- shards 0/2 and 1/2 cover every image exactly once ----------------------
+predict "$in" -o "$tmp/s0" --shard 0/2 >"$tmp/l0" 2>/dev/null || true
+predict "$in" -o "$tmp/s1" --shard 1/2 >"$tmp/l1" 2>/dev/null || true
+cat "$tmp/l0" "$tmp/l1" | python3 -c '
+import json, sys
+inputs = sorted(json.loads(l)["input"] for l in sys.stdin)
+assert len(inputs) == len(set(inputs)) == 7, inputs' || fail "shards do not partition the inputs"
+[ -s "$tmp/l0" ] && [ -s "$tmp/l1" ] || fail "a shard is empty"
+
+# --- a list on stdin --------------------------------------------------------
+printf '%s\n%s\n' "$in/top.png" "$in/a/photo.jpg" | predict - -o "$tmp/stdin" >"$tmp/ls"
+[ "$(wc -l <"$tmp/ls")" -eq 2 ] && [ -s "$tmp/stdin/top.png" ] && [ -s "$tmp/stdin/photo.json" ] \
+    || fail "stdin list mode"
+
+# --- SIGKILL mid-run, then --resume finishes the job -------------------------
+"$BIN" synth -n 40 -o "$tmp/many" --seed 1001 --size 48x48
+predict "$tmp/many/images" -o "$tmp/k" >"$tmp/lk" 2>/dev/null &
+pid=$!
+for _ in $(seq 200); do
+    [ "$(wc -l <"$tmp/lk")" -ge 3 ] && break
+    sleep 0.02
+done
+kill -9 "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+before=$(find "$tmp/k" -name '*.json' ! -name predictions.json | wc -l)
+[ "$before" -lt 40 ] || fail "the run finished before it was killed; cannot test --resume"
+predict "$tmp/many/images" -o "$tmp/k" --resume >"$tmp/lr"
+resumed=$(wc -l <"$tmp/lr")
+[ "$resumed" -eq $((40 - before)) ] || fail "--resume processed $resumed images, expected $((40 - before))"
+[ "$(find "$tmp/k" -name 'synth_*.json' | wc -l)" -eq 40 ] || fail "--resume left images undone"
+if find "$tmp/k" -name '*.tmp' | grep -q .; then fail "partial files left after --resume"; fi
+python3 -c "import json; assert len(json.load(open('$tmp/k/predictions.json'))['annotations']) == 40" \
+    || fail "predictions.json after --resume"
+
+# --- usage and model errors: exit 2 -----------------------------------------
+expect2() {
+    local rc=0
+    "$@" >/dev/null 2>"$tmp/e2" || rc=$?
+    [ "$rc" -eq 2 ] || fail "$* exited $rc, expected 2"
+    [ "$(wc -l <"$tmp/e2")" -ge 1 ] || fail "$*: no message"
+}
+expect2 "$BIN" predict "$MODEL" "$in"
+expect2 "$BIN" predict "$MODEL" -o "$tmp/x"
+expect2 "$BIN" predict "$MODEL" "$in" -o "$tmp/x" --shard 2/2
+expect2 "$BIN" predict "$MODEL" "$in" -o "$tmp/x" --nms-kernel 4
+expect2 "$BIN" predict "$MODEL" "$in" -o "$tmp/x" --device gpu
+expect2 "$BIN" predict "$tmp/none.safetensors" "$in" -o "$tmp/x"
+grep -q "none.safetensors" "$tmp/e2" || fail "missing model not named"
+expect2 "$BIN" predict "$in/top.png" "$in" -o "$tmp/x"
+cp "$in/top.png" "$tmp/top.png"
+expect2 "$BIN" predict "$MODEL" "$in/top.png" "$tmp/top.png" -o "$tmp/x"
+grep -q "would both write" "$tmp/e2" || fail "clashing output names not refused"
+expect2 "$BIN" predict "$MODEL" "$in" -o "$tmp/x" --device cuda
+grep -q "no usable CUDA device" "$tmp/e2" || fail "--device cuda without a GPU: $(cat "$tmp/e2")"
+
+if [ "$fails" -ne 0 ]; then
+    echo "predict.sh: $fails failure(s)" >&2
+    exit 1
+fi
+echo "predict.sh: all passed"
