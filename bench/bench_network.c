@@ -98,6 +98,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
+    pdl_weights_close(&wt); /* the model holds its own float32 copy */
     int hp, wp;
     pdl_model_input_size(&m.config, h, w, &hp, &wp);
     float *x = malloc((size_t)3 * hp * wp * sizeof *x);
@@ -136,16 +137,15 @@ int main(int argc, char **argv)
            "\"threads\": %d, \"runs\": %d, \"warmup\": %d, \"median_ms\": %.1f, "
            "\"min_ms\": %.1f, \"plan_ms\": %.1f, \"gflop\": %.2f, \"gflops\": %.1f, "
            "\"sgemm_n\": %d, \"sgemm_gflops\": %.1f, \"fraction_of_sgemm\": %.3f, "
-           "\"peak_rss_mb\": %.0f, \"arena_mb\": %.1f, \"weights_mb\": %.1f, "
-           "\"scratch_mb\": %.1f, \"reorders\": %d, \"plans\": %d}\n",
+           "\"peak_rss_mb\": %.0f, \"arena_mb\": %.1f, \"live_peak_mb\": %.1f, \"weights_mb\": %.1f, "
+           "\"scratch_mb\": %.1f, \"reorders\": %d, \"own_ops\": %d, \"plans\": %d}\n",
            m.config.name, h, w, threads, runs, warmup, med * 1e3, times[0] * 1e3, plan_ms, gflop,
            gflop / med, gemm_n, gemm, gemm > 0 ? gflop / med / gemm : 0, peak_rss_mb,
-           st.arena_bytes / 1048576.0, st.weight_bytes / 1048576.0, st.scratch_bytes / 1048576.0,
-           st.reorders, st.plans_built);
+           st.arena_bytes / 1048576.0, st.live_bytes / 1048576.0, st.weight_bytes / 1048576.0, st.scratch_bytes / 1048576.0,
+           st.reorders, st.own_ops, st.plans_built);
     free(times);
     free(x);
     ops->close(ctx);
     pdl_model_free(&m);
-    pdl_weights_close(&wt);
     return 0;
 }

@@ -24,7 +24,9 @@ typedef struct pdl_backend_stats {
     int plans_built;      /* network plans made so far (one per new input size) */
     int plans_cached;     /* plans held now */
     int reorders;         /* layout conversions inside the current plan's network */
+    int own_ops;          /* ops of the current plan run by our kernels, not the library's */
     size_t arena_bytes;   /* activation buffers of the current plan */
+    size_t live_bytes;    /* its lower bound: the most bytes alive at any one step */
     size_t scratch_bytes; /* primitives' shared scratchpad */
     size_t weight_bytes;  /* weights as the device holds them */
     size_t output_bytes;  /* full-size outputs and stage copies */

@@ -234,7 +234,10 @@ static void cpu_stats(void *ctx, pdl_backend_stats *out)
         out->plans_cached += c->plans[i] != NULL;
     if (c->current) {
         out->reorders = c->current->nreorders;
+        for (int i = 0; i < c->current->nsteps; i++)
+            out->own_ops += c->current->steps[i].custom != PDL_CPU_ONEDNN;
         out->arena_bytes = c->current->arena_bytes;
+        out->live_bytes = c->current->live_bytes;
     }
     out->scratch_bytes = c->sh.scratch_size;
     out->weight_bytes = c->sh.weight_bytes;

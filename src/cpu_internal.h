@@ -52,6 +52,17 @@ dnnl_memory_desc_t pdl_cpu_plain_md(pdl_shape s);
 /* Scratchpad bytes a primitive descriptor asks for. */
 size_t pdl_cpu_scratch_size(const_dnnl_primitive_desc_t pd);
 
+/* ---- ops of our own (cpu_custom.c), NHWC, batch 1 -------------------------------- */
+
+/* Depthwise conv, stride 1, output h x w (pad = dil * (k - 1) / 2); wt is
+ * [k][k][c] (tap-major, channels innermost), then bias and optional ReLU. */
+void pdl_cpu_depthwise_nhwc(const float *x, int h, int w, int c, const float *wt,
+                            const float *bias, int k, int dil, int pad, bool relu, float *y);
+/* Mean over every kh x kw window (stride 1, no padding): y is
+ * (h - kh + 1) x (w - kw + 1); rows is scratch of h x (w - kw + 1) x c. */
+void pdl_cpu_box_filter_nhwc(const float *x, int h, int w, int c, int kh, int kw, float *rows,
+                             float *y);
+
 /* ---- plans ----------------------------------------------------------------------- */
 
 /* A conv's weights reordered into the layout one of its primitives wants. */
@@ -66,7 +77,16 @@ typedef struct pdl_cpu_weights {
 
 /* One primitive execution. Activation arguments name plan tensors, whose
  * memory objects point into the shared arena; weights and bias are fixed. */
+typedef enum pdl_cpu_custom {
+    PDL_CPU_ONEDNN,    /* a oneDNN primitive */
+    PDL_CPU_DEPTHWISE, /* pdl_cpu_depthwise_nhwc: args SRC, DST */
+    PDL_CPU_BOX,       /* pdl_cpu_box_filter_nhwc: args SRC, DST, scratch */
+} pdl_cpu_custom;
+
 typedef struct pdl_cpu_step {
+    pdl_cpu_custom custom;
+    int param[4];    /* DEPTHWISE: k, dilation, relu; BOX: kh, kw */
+    float *aux;      /* DEPTHWISE: weights [k][k][c] then bias [c] (owned) */
     dnnl_primitive_t prim;
     int nargs;
     int kind[PDL_CPU_MAX_ARGS];           /* DNNL_ARG_* */
@@ -102,6 +122,7 @@ typedef struct pdl_cpu_plan {
     dnnl_memory_t dump_mem[PDL_STAGE_GRAPH_COUNT];
     float *dump_buf;                           /* all stages, allocated on first request */
     size_t arena_bytes, scratch_bytes;
+    size_t live_bytes;                         /* most bytes alive at one step */
     unsigned bound_generation;
     bool bound;
 } pdl_cpu_plan;

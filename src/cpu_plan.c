@@ -6,7 +6,8 @@
  * plain input into the first conv). A residual conv writes into its residual's
  * buffer (the sum post-op adds what is there), so the add costs nothing. The
  * head outputs are reordered to plain NCHW at the end (asking the predictors
- * for plain output makes oneDNN fall back to a slower GEMM). Buffers are then
+ * for plain output makes oneDNN fall back to a slower GEMM). Two ops run as
+ * our own loops where oneDNN is slow (cpu_custom.c). Buffers are then
  * placed by liveness (cpu_arena.c). All of this happens once per size; running
  * only executes the recorded steps.
  */
@@ -90,14 +91,15 @@ static pdl_status add_step(builder *b, dnnl_primitive_desc_t pd, int n, const in
             f++;
         }
     }
-    /* the step now owns its fixed memories whatever happens next */
-    size_t scratch = pdl_cpu_scratch_size(pd);
-    dnnl_status_t st = dnnl_primitive_create(&s->prim, pd);
+    /* the step now owns its fixed memories whatever happens next; no pd: our own op */
+    size_t scratch = pd ? pdl_cpu_scratch_size(pd) : 0;
+    dnnl_status_t st = pd ? dnnl_primitive_create(&s->prim, pd) : dnnl_success;
     if (st == dnnl_success && scratch) {
         s->scratch_md = *dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0);
         st = dnnl_memory_create(&s->scratch, &s->scratch_md, b->sh->engine, DNNL_MEMORY_NONE);
     }
-    dnnl_primitive_desc_destroy(pd);
+    if (pd)
+        dnnl_primitive_desc_destroy(pd);
     p->nsteps++;
     if (st != dnnl_success)
         return dnnl_fail(b->err, st, "creating a primitive");
@@ -144,6 +146,87 @@ static int as_layout(builder *b, int t, const dnnl_memory_desc_t *md, pdl_status
     return dnnl_memory_desc_equal(&b->p->t[t].md, md) ? t : reorder(b, t, md, -1, st);
 }
 
+static dnnl_memory_desc_t nhwc_md(pdl_shape s)
+{
+    dnnl_memory_desc_t md;
+    dnnl_dims_t d = {1, s.c, s.h, s.w};
+    dnnl_memory_desc_init_by_tag(&md, 4, d, dnnl_f32, dnnl_nhwc);
+    return md;
+}
+
+static bool is_nhwc(const pdl_cpu_tensor *t)
+{
+    dnnl_memory_desc_t md = nhwc_md(t->shape);
+    return dnnl_memory_desc_equal(&t->md, &md);
+}
+
+/* Depthwise convs oneDNN has no depthwise kernel for (it says so in the
+ * implementation name) run as our own NHWC loop. */
+static bool own_depthwise(const builder *b, const pdl_op *op, const_dnnl_primitive_desc_t pd)
+{
+    const pdl_conv *c = &op->conv;
+    const char *impl = NULL;
+    if (c->groups != c->cin || c->cin != c->cout || c->stride != 1 || c->residual >= 0 ||
+        !is_nhwc(&b->p->t[op->in[0]]))
+        return false;
+    if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success)
+        return false;
+    return !strstr(impl, "dw");
+}
+
+static pdl_status plan_own_depthwise(builder *b, const pdl_op *op, const pdl_shape *shapes)
+{
+    const pdl_conv *c = &op->conv;
+    pdl_cpu_plan *p = b->p;
+    size_t taps = (size_t)c->kernel * c->kernel;
+    float *aux = malloc((taps + 1) * c->cout * sizeof *aux);
+    dnnl_memory_desc_t md = nhwc_md(shapes[op->out]);
+    if (!aux || define_tensor(p, op->out, &md, shapes[op->out]) < 0) {
+        free(aux);
+        return pdl_fail(b->err, PDL_ERR_NOMEM, "cpu plan: out of memory");
+    }
+    for (int ch = 0; ch < c->cout; ch++) {
+        for (size_t t = 0; t < taps; t++)
+            aux[t * c->cout + ch] = c->weight[ch * taps + t];
+        aux[taps * c->cout + ch] = c->bias[ch];
+    }
+    int kinds[2] = {DNNL_ARG_SRC, DNNL_ARG_DST}, tensors[2] = {op->in[0], op->out};
+    pdl_status st = add_step(b, NULL, 2, kinds, tensors, NULL, NULL);
+    if (st != PDL_OK) {
+        free(aux);
+        return st;
+    }
+    pdl_cpu_step *s = &p->steps[p->nsteps - 1];
+    s->custom = PDL_CPU_DEPTHWISE;
+    s->param[0] = c->kernel;
+    s->param[1] = c->dilation;
+    s->param[2] = c->relu;
+    s->aux = aux;
+    return PDL_OK;
+}
+
+/* A sliding (not global) ASPP pooling over an NHWC map: our box filter. */
+static pdl_status plan_box_filter(builder *b, const pdl_op *op, const pdl_shape *shapes,
+                                  const int k[2])
+{
+    pdl_cpu_plan *p = b->p;
+    pdl_shape in = shapes[op->in[0]], rows = {in.c, in.h, shapes[op->out].w};
+    dnnl_memory_desc_t out_md = nhwc_md(shapes[op->out]), rows_md = nhwc_md(rows);
+    int scratch = define_tensor(p, -1, &rows_md, rows);
+    if (scratch < 0 || define_tensor(p, op->out, &out_md, shapes[op->out]) < 0)
+        return pdl_fail(b->err, PDL_ERR_NOMEM, "cpu plan: out of memory");
+    int kinds[3] = {DNNL_ARG_SRC, DNNL_ARG_DST, DNNL_ARG_WORKSPACE};
+    int tensors[3] = {op->in[0], op->out, scratch};
+    pdl_status st = add_step(b, NULL, 3, kinds, tensors, NULL, NULL);
+    if (st == PDL_OK) {
+        pdl_cpu_step *s = &p->steps[p->nsteps - 1];
+        s->custom = PDL_CPU_BOX;
+        s->param[0] = k[0];
+        s->param[1] = k[1];
+    }
+    return st;
+}
+
 static pdl_status plan_conv(builder *b, int index, const pdl_shape *shapes)
 {
     const pdl_model *m = b->sh->model;
@@ -155,6 +238,10 @@ static pdl_status plan_conv(builder *b, int index, const pdl_shape *shapes)
         pdl_cpu_conv_pd(b->sh->engine, c, shapes[op->in[0]], shapes[op->out], &pd, b->err);
     if (st != PDL_OK)
         return st;
+    if (own_depthwise(b, op, pd)) {
+        dnnl_primitive_desc_destroy(pd);
+        return plan_own_depthwise(b, op, shapes);
+    }
     int src = as_layout(b, op->in[0], query(pd, dnnl_query_src_md, 0), &st);
     dnnl_memory_t fixed[2] = {NULL, NULL};
     if (st == PDL_OK)
@@ -212,6 +299,8 @@ static pdl_status plan_layout_op(builder *b, int index, const pdl_shape *shapes)
         /* the kernel clamped per dimension; {0, 0} (global) is the whole map */
         int k[2] = {op->kernel[0] > 0 && op->kernel[0] < in.h ? op->kernel[0] : in.h,
                     op->kernel[1] > 0 && op->kernel[1] < in.w ? op->kernel[1] : in.w};
+        if ((k[0] < in.h || k[1] < in.w) && is_nhwc(&p->t[op->in[0]]))
+            return plan_box_filter(b, op, shapes, k);
         st = pdl_cpu_pool_pd(eng, false, src, out, k, 1, 0, &pd, b->err);
     } else if (op->kind == PDL_OP_RESIZE) {
         st = pdl_cpu_resize_pd(eng, src, out, &pd, b->err);
@@ -273,6 +362,12 @@ static pdl_status make_memories(builder *b)
     if (arena == (size_t)-1)
         return pdl_fail(b->err, PDL_ERR_NOMEM, "cpu plan: out of memory");
     p->arena_bytes = arena;
+    for (int i = 0; i < p->nsteps; i++) {
+        size_t live = 0;
+        for (int j = 0; j < p->nblocks; j++)
+            live += p->blocks[j].first <= i && i <= p->blocks[j].last ? p->blocks[j].size : 0;
+        p->live_bytes = live > p->live_bytes ? live : p->live_bytes;
+    }
     for (int i = 0; i < p->ntensors; i++) {
         dnnl_status_t s = dnnl_memory_create(&p->t[i].mem, &p->t[i].md, b->sh->engine,
                                              DNNL_MEMORY_NONE);
@@ -363,6 +458,7 @@ void pdl_cpu_plan_free(pdl_cpu_plan *p)
         pdl_cpu_step *s = &p->steps[i];
         dnnl_primitive_destroy(s->prim);
         dnnl_memory_destroy(s->scratch);
+        free(s->aux);
         for (int a = 0; a < s->nargs; a++)
             if (s->own[a])
                 dnnl_memory_destroy(s->fixed[a]);

@@ -75,6 +75,34 @@ static pdl_status dump_stages(pdl_cpu_plan *p, const pdl_cpu_shared *sh, int ste
     return PDL_OK;
 }
 
+static void *data_of(const pdl_cpu_plan *p, const pdl_cpu_step *s, int arg)
+{
+    void *ptr = NULL;
+    dnnl_memory_get_data_handle(p->t[s->tensor[arg]].mem, &ptr);
+    return ptr;
+}
+
+/* One of our own ops (cpu_custom.c), after every queued primitive is done. */
+static pdl_status run_custom(const pdl_cpu_plan *p, const pdl_cpu_shared *sh,
+                             const pdl_cpu_step *s, pdl_error *err)
+{
+    pdl_status st = check(dnnl_stream_wait(sh->stream), "running the network", err);
+    if (st != PDL_OK)
+        return st;
+    pdl_shape in = p->t[s->tensor[0]].shape;
+    const float *x = data_of(p, s, 0);
+    float *y = data_of(p, s, 1);
+    if (s->custom == PDL_CPU_DEPTHWISE) {
+        int k = s->param[0], dil = s->param[1];
+        pdl_cpu_depthwise_nhwc(x, in.h, in.w, in.c, s->aux, s->aux + (size_t)k * k * in.c, k,
+                               dil, dil * (k - 1) / 2, s->param[2], y);
+    } else {
+        pdl_cpu_box_filter_nhwc(x, in.h, in.w, in.c, s->param[0], s->param[1], data_of(p, s, 2),
+                                y);
+    }
+    return PDL_OK;
+}
+
 pdl_status pdl_cpu_plan_run(pdl_cpu_plan *p, pdl_cpu_shared *sh, const float *input,
                             unsigned flags, pdl_head_outputs *out, pdl_error *err)
 {
@@ -89,9 +117,12 @@ pdl_status pdl_cpu_plan_run(pdl_cpu_plan *p, pdl_cpu_shared *sh, const float *in
         st = dump_stages(p, sh, -1, err);
     for (int i = 0; i < p->nsteps && st == PDL_OK; i++) {
         pdl_cpu_step *s = &p->steps[i];
-        st = check(dnnl_primitive_execute(s->prim, sh->stream, s->nargs + (s->scratch != NULL),
-                                          s->args),
-                   "running the network", err);
+        if (s->custom != PDL_CPU_ONEDNN)
+            st = run_custom(p, sh, s, err);
+        else
+            st = check(dnnl_primitive_execute(s->prim, sh->stream,
+                                              s->nargs + (s->scratch != NULL), s->args),
+                       "running the network", err);
         if (st == PDL_OK && stages)
             st = dump_stages(p, sh, i, err);
     }

@@ -92,14 +92,17 @@ typedef struct pdl_shape {
     int c, h, w;
 } pdl_shape;
 
-/* Builds the graph for a validated config, without weights. */
+/* Builds the graph for a validated config, without weights. On failure *m is
+ * left empty (pdl_model_free on it is harmless). */
 pdl_status pdl_model_build(const pdl_config *cfg, pdl_model *m, pdl_error *err);
 
 /* Builds the graph from w->config and loads every conv: each tensor is checked
  * with pdl_weights_expect (shape exactly as the config implies), converted with
  * pdl_tensor_to_f32 (NaN/Inf rejected, naming the tensor) and BatchNorm (eps
  * 1e-5) is folded in. Tensors the graph does not use are counted in *unused
- * (may be NULL) and *first_unused names one (NULL when none). */
+ * (may be NULL) and *first_unused names one (NULL when none). Builds the graph
+ * itself: pass an empty model, not one from pdl_model_build. On failure *m is
+ * left empty. */
 pdl_status pdl_model_load(pdl_weights *w, pdl_model *m, size_t *unused,
                           const char **first_unused, pdl_error *err);
 

@@ -2,7 +2,8 @@
  *
  * Mirrors Detectron2's modules (ResNet with deeplab or basic stem, dual ASPP,
  * dual decoder, heads) but flattened into ops over numbered tensors, in an
- * order that keeps few large tensors alive at once: backbone, then the whole
+ * order that keeps few large tensors alive at once: backbone, the four 1x1
+ * projections of res2/res3 (so those wide features die), then the whole
  * semantic branch, then the instance branch. Every padding is D2's
  * dilation * (kernel - 1) / 2.
  */
@@ -247,18 +248,28 @@ static int aspp(builder *b, const pdl_head_config *hc, int res5, const char *hea
     return cbr(b, cat, a, 1, 1, 1, "%s.project", p);
 }
 
-/* ASPP, then for res3 and res2: project, upsample, concat [projection, y], fuse. */
-static int decoder(builder *b, const pdl_head_config *hc, const char *head, int *aspp_out)
+/* The 1x1 projections of res3 and res2 for one head. Both heads project
+ * before either decodes, so the wide backbone features die early. */
+static void project(builder *b, const pdl_head_config *hc, const char *head, int proj[2])
 {
-    const pdl_model *m = b->m;
-    int y = *aspp_out = aspp(b, hc, m->stage_tensor[PDL_STAGE_RES5], head);
     static const char *names[2] = {"res3", "res2"};
-    const int feats[2] = {m->stage_tensor[PDL_STAGE_RES3], m->stage_tensor[PDL_STAGE_RES2]};
+    const int feats[2] = {b->m->stage_tensor[PDL_STAGE_RES3], b->m->stage_tensor[PDL_STAGE_RES2]};
     for (int i = 0; i < 2; i++) {
         char p[96];
         snprintf(p, sizeof p, "%s.decoder.%s", head, names[i]);
-        int proj = cbr(b, feats[i], hc->project_channels[1 - i], 1, 1, 1, "%s.project_conv", p);
-        int pair[2] = {proj, resize_like(b, y, proj)};
+        proj[i] = cbr(b, feats[i], hc->project_channels[1 - i], 1, 1, 1, "%s.project_conv", p);
+    }
+}
+
+/* ASPP, then for res3 and res2: upsample, concat [projection, y], fuse. */
+static int decoder(builder *b, const pdl_head_config *hc, const char *head, const int proj[2],
+                   int *aspp_out)
+{
+    int y = *aspp_out = aspp(b, hc, b->m->stage_tensor[PDL_STAGE_RES5], head);
+    static const char *names[2] = {"res3", "res2"};
+    for (int i = 0; i < 2; i++) {
+        char p[96];
+        int pair[2] = {proj[i], resize_like(b, y, proj[i])};
         int cat = concat(b, 2, pair);
         snprintf(p, sizeof p, "%s.decoder.%s.fuse_conv", head, names[i]);
         y = fuse(b, cat, hc->decoder_channels, hc->depthwise_separable, p);
@@ -275,12 +286,15 @@ static void heads(builder *b, const pdl_config *cfg)
 {
     int *st = b->m->stage_tensor;
     const pdl_head_config *sem = &cfg->sem, *ins = &cfg->ins;
-    st[PDL_STAGE_SEM_DECODER] = decoder(b, sem, "sem_seg_head", &st[PDL_STAGE_SEM_ASPP]);
+    int sem_proj[2], ins_proj[2];
+    project(b, sem, "sem_seg_head", sem_proj);
+    project(b, ins, "ins_embed_head", ins_proj);
+    st[PDL_STAGE_SEM_DECODER] = decoder(b, sem, "sem_seg_head", sem_proj, &st[PDL_STAGE_SEM_ASPP]);
     int h = fuse(b, st[PDL_STAGE_SEM_DECODER], sem->head_channels, sem->depthwise_separable,
                  "sem_seg_head.head");
     st[PDL_STAGE_SEM_LOGITS] = predictor(b, h, cfg->num_classes, "sem_seg_head.predictor");
 
-    st[PDL_STAGE_INS_DECODER] = decoder(b, ins, "ins_embed_head", &st[PDL_STAGE_INS_ASPP]);
+    st[PDL_STAGE_INS_DECODER] = decoder(b, ins, "ins_embed_head", ins_proj, &st[PDL_STAGE_INS_ASPP]);
     int d = ins->decoder_channels;
     h = cbr(b, st[PDL_STAGE_INS_DECODER], d, 3, 1, 1, "%s.center_head.0", "ins_embed_head");
     h = cbr(b, h, ins->head_channels, 3, 1, 1, "%s.center_head.1", "ins_embed_head");

@@ -404,3 +404,69 @@ Test(cpu_arena, chain_needs_two_buffers)
     cr_assert(arena <= pair + 2 * 64 * 150, "arena %zu, largest pair %zu, sum %zu", arena, pair,
               sum);
 }
+
+/* ---- our own NHWC kernels ------------------------------------------------------- */
+
+static float *to_nhwc(const float *chw, int c, int h, int w)
+{
+    float *p = malloc((size_t)c * h * w * sizeof *p);
+    for (int ch = 0; ch < c; ch++)
+        for (int i = 0; i < h * w; i++)
+            p[(size_t)i * c + ch] = chw[(size_t)ch * h * w + i];
+    return p;
+}
+
+Test(cpu_custom, depthwise_nhwc_matches_naive)
+{
+    static const int cases[][5] = {/* c, h, w, k, dil */
+                                   {40, 7, 9, 3, 12}, {16, 13, 11, 3, 2}, {24, 6, 10, 5, 1}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int c = cases[i][0], h = cases[i][1], w = cases[i][2], k = cases[i][3], dil = cases[i][4];
+        pdl_model m;
+        tsup_graph_init(&m, c);
+        tsup_graph_conv(&m, 0, c, k, 1, dil, c, true, -1, 300 + i);
+        const pdl_conv *cv = &m.ops[0].conv;
+        float *x = tsup_random((size_t)c * h * w, 310 + i);
+        float *want = malloc((size_t)c * h * w * sizeof *want);
+        tsup_ref_conv(x, c, h, w, cv, NULL, want, h, w);
+        float *wt = malloc((size_t)k * k * c * sizeof *wt);
+        for (int ch = 0; ch < c; ch++)
+            for (int t = 0; t < k * k; t++)
+                wt[(size_t)t * c + ch] = cv->weight[(size_t)ch * k * k + t];
+        float *xn = to_nhwc(x, c, h, w), *wn = to_nhwc(want, c, h, w);
+        float *y = malloc((size_t)c * h * w * sizeof *y);
+        pdl_cpu_depthwise_nhwc(xn, h, w, c, wt, cv->bias, k, dil, cv->pad, true, y);
+        expect_close(y, wn, (size_t)c * h * w, "depthwise nhwc");
+        free(x);
+        free(want);
+        free(wt);
+        free(xn);
+        free(wn);
+        free(y);
+        pdl_model_free(&m);
+    }
+}
+
+Test(cpu_custom, box_filter_nhwc_matches_naive)
+{
+    static const int cases[][5] = {/* c, h, w, kh, kw */
+                                   {32, 7, 9, 4, 8}, {20, 64, 128, 32, 64}, {8, 9, 7, 4, 7}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int c = cases[i][0], h = cases[i][1], w = cases[i][2], kh = cases[i][3], kw = cases[i][4];
+        int oh = h - kh + 1, ow = w - kw + 1;
+        float *x = tsup_random((size_t)c * h * w, 320 + i);
+        float *want = malloc((size_t)c * oh * ow * sizeof *want);
+        tsup_ref_avgpool(x, c, h, w, kh, kw, want);
+        float *xn = to_nhwc(x, c, h, w), *wn = to_nhwc(want, c, oh, ow);
+        float *rows = malloc((size_t)c * h * ow * sizeof *rows);
+        float *y = malloc((size_t)c * oh * ow * sizeof *y);
+        pdl_cpu_box_filter_nhwc(xn, h, w, c, kh, kw, rows, y);
+        expect_close(y, wn, (size_t)c * oh * ow, "box filter nhwc");
+        free(x);
+        free(want);
+        free(xn);
+        free(wn);
+        free(rows);
+        free(y);
+    }
+}

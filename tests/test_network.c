@@ -90,6 +90,9 @@ static void check_reference(const char *name)
     void *ctx = tsup_cpu_open(2);
     pdl_head_outputs out;
     run_model(ctx, &m, meta.height, meta.width, x, &out);
+    pdl_backend_stats bs;
+    pdl_cpu_backend_ops.stats(ctx, &bs);
+    cr_log_info("%s: %d reorders, %d own ops", name, bs.reorders, bs.own_ops);
     cr_assert(meta.nstages > 0, "%s lists no stages", path);
     for (int i = 0; i < meta.nstages; i++) {
         pdl_stage s = stage_by_name(meta.stages[i]);
@@ -335,4 +338,30 @@ Test(network_errors, tiny_input_fails_cleanly)
     pdl_cpu_backend_ops.close(ctx);
     pdl_model_free(&m);
     pdl_weights_close(&w);
+}
+
+/* pdl_model_params / pdl_model_flops against PyTorch: sum(p.numel() for p in
+ * model.parameters()) and 2 x multiply-adds counted by forward hooks on every
+ * conv of tests/ref/pdl_reference.py, for a 97x131 image (padded to 128x160
+ * for d2-regular). */
+Test(network, params_and_flops_match_pytorch)
+{
+    static const struct {
+        const char *file;
+        uint64_t params;
+        double flops;
+    } cases[] = {{"small", 261416, 53089776},
+                 {"d2-dsconv", 135182, 37680224},
+                 {"d2-regular", 243448, 104214528}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char path[128];
+        snprintf(path, sizeof path, DATA "%s.safetensors", cases[i].file);
+        pdl_weights w;
+        pdl_error err;
+        cr_assert_eq(pdl_weights_open(path, &w, &err), PDL_OK, "%s", err.msg);
+        cr_expect_eq(pdl_model_params(&w.config), cases[i].params, "%s params", cases[i].file);
+        cr_expect_eq(pdl_model_flops(&w.config, 97, 131), cases[i].flops, "%s flops %.0f",
+                     cases[i].file, pdl_model_flops(&w.config, 97, 131));
+        pdl_weights_close(&w);
+    }
 }
