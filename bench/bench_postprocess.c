@@ -23,6 +23,13 @@ static double now(void)
     return t.tv_sec + t.tv_nsec * 1e-9;
 }
 
+static double cpu_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
 static int cmp_double(const void *a, const void *b)
 {
     double x = *(const double *)a, y = *(const double *)b;
@@ -60,7 +67,10 @@ static int run(const char *path, int runs, const char *d2_path)
                       c.resize_w, c.out_h, c.out_w, c.offset_scale_y, c.offset_scale_x};
     pdl_pp_result r;
     double *t = malloc((runs + 1) * sizeof *t);
+    double cpu0 = 0;
     for (int i = 0; i <= runs; i++) {
+        if (i == 1)
+            cpu0 = cpu_now();
         double t0 = now();
         if (pdl_pp_run(ctx, &h, &r, &err) != PDL_OK) {
             fprintf(stderr, "%s\n", err.msg);
@@ -68,6 +78,7 @@ static int run(const char *path, int runs, const char *d2_path)
         }
         t[i] = now() - t0;
     }
+    double cpu = (cpu_now() - cpu0) / runs;
     qsort(t + 1, runs, sizeof *t, cmp_double);
     int things = 0;
     int64_t thing_px = 0;
@@ -76,10 +87,11 @@ static int run(const char *path, int runs, const char *d2_path)
         thing_px += r.segments[i].isthing ? r.segments[i].area : 0;
     }
     printf("ours: %dx%d, %d classes, heads %dx%d, %d centers, %d instances, %d segments, "
-           "%.0f%% of pixels in instances, %d threads: median %.2f ms over %d runs (min %.2f, max %.2f)\n",
+           "%.0f%% of pixels in instances, %d threads: median %.2f ms over %d runs (min %.2f, max %.2f), "
+           "CPU time %.1f ms per run\n",
            c.out_h, c.out_w, c.opt.classes, c.in_h, c.in_w, r.center_count, things,
            r.segment_count, 100.0 * thing_px / ((double)c.out_h * c.out_w), omp_get_max_threads(), t[1 + runs / 2] * 1e3, runs, t[1] * 1e3,
-           t[runs] * 1e3);
+           t[runs] * 1e3, cpu * 1e3);
     int rc = 0;
     if (d2_path) {
         tsup_pp_result d2;

@@ -187,7 +187,7 @@ template <typename A, void (*F)(const A &, long)>
 static int pdl_launch(const A &a, long n, void *stream)
 {
     (void)stream;
-#pragma omp parallel for schedule(static, 256)
+#pragma omp parallel for schedule(dynamic, 128)
     for (long i = 0; i < n; i++)
         F(a, i);
     return 0;

@@ -18,6 +18,10 @@ extern "C" {
 #endif
 
 #define PDL_PP_MAX_CLASSES 255 /* semantic labels are stored as bytes */
+/* Channel-last logits rows are padded to a multiple of 4 classes (with
+ * -1e30, whose softmax weight is 0) so the host's 4-wide vector loops have no
+ * scalar remainder. */
+#define PDL_PP_PADDED(classes) (((classes) + 3) & ~3)
 #define PDL_PP_MAX_NMS 255     /* largest NMS window (kernels keep one window column locally) */
 #define PDL_PP_MAX_TOP_K 65535 /* instance ids are stored as 16-bit */
 #define PDL_PP_SEGMENT 64      /* pixels of one row handled by one element in run-length kernels */
@@ -40,7 +44,7 @@ typedef struct pdl_pp_map {
 typedef struct pdl_pp_cells_args {
     int in_h, in_w, classes;
     const float *logits;         /* [classes][in_h][in_w] */
-    float *logits_last;          /* [out] [in_h * in_w][classes] */
+    float *logits_last;          /* [out] [in_h * in_w][PDL_PP_PADDED(classes)] */
     unsigned char *win;          /* [out] [in_h * in_w] */
     float *top, *second, *amax;  /* [out] [in_h * in_w] */
     unsigned char *cell_classes; /* [out] [in_h * in_w][classes] */
@@ -100,7 +104,7 @@ typedef struct pdl_pp_paint_args {
     pdl_pp_map map;
     int classes;
     const float *logits;      /* planar [classes][in_h][in_w], or NULL to use logits_last */
-    const float *logits_last; /* channel-last [in_h * in_w][classes] */
+    const float *logits_last; /* channel-last [in_h * in_w][PDL_PP_PADDED(classes)] */
     const unsigned char *sem, *isthing;
     const unsigned short *ins;
     const int *ins_value;     /* [centers + 1] panoptic id per instance */

@@ -1,7 +1,10 @@
 /* pp_group.cu - stages 4 and 5: each thing pixel joins the center nearest to
  * (y + dy, x + dx) (first minimum of the float distance sqrt(dy^2 + dx^2), as
  * Detectron2's argmin over torch.norm), and the class histograms per instance
- * and the stuff areas are counted.
+ * and the stuff areas are counted. Squared distances are compared first and
+ * sqrt only when a center improves, which orders exactly like comparing
+ * correctly rounded float norms; torch.norm may round a norm differently, so
+ * pixels within an ulp of equidistant could differ from PyTorch.
  *
  * The nearest-center search is exact but pruned: group_cells lists, for each
  * 32 x 32 cell of the image, the centers whose distance to the cell can be

@@ -13,14 +13,14 @@
 #include "pp_common.h"
 
 /* Softmax probability of class `cls` at the pixel with taps t, over all
- * classes, in 32.32 fixed point. `cs` and `ps` are the strides between
- * classes and between head cells of the logits follow from the layout. */
+ * classes, in 32.32 fixed point; channel-last rows hold `classes` entries,
+ * padding included. */
 template <bool ChannelLast>
 static inline PDL_HD unsigned long long class_prob_fixed(const float *logits, long plane,
                                                          int classes, const pdl_tap &t, int cls)
 {
     long cs = ChannelLast ? 1 : plane, ps = ChannelLast ? classes : 1;
-    float v[PDL_PP_MAX_CLASSES];
+    float v[PDL_PP_PADDED(PDL_PP_MAX_CLASSES)];
     const float *b00 = logits + t.o00 * ps, *b01 = logits + t.o01 * ps;
     const float *b10 = logits + t.o10 * ps, *b11 = logits + t.o11 * ps;
     float mx = -INFINITY;
@@ -90,7 +90,8 @@ static PDL_HD void paint_kernel(const pdl_pp_paint_args &a, long i)
             pdl_tap t = pdl_tap_make(ty, pdl_axis(x, a.map.scale_x, a.map.in_w), a.map.in_w);
             run_prob += a.logits ? class_prob_fixed<false>(a.logits, pdl_plane(a.map), a.classes, t,
                                                            a.ins_class[id])
-                                 : class_prob_fixed<true>(a.logits_last, 0, a.classes, t,
+                                 : class_prob_fixed<true>(a.logits_last, 0,
+                                                          PDL_PP_PADDED(a.classes), t,
                                                           a.ins_class[id]);
         }
     }

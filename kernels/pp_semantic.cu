@@ -22,7 +22,7 @@
 static PDL_HD void heads_kernel(const pdl_pp_cells_args &a, long i)
 {
     long plane = (long)a.in_h * a.in_w;
-    float *last = a.logits_last + i * a.classes;
+    float *last = a.logits_last + i * PDL_PP_PADDED(a.classes);
     float top = -INFINITY, second = -INFINITY, amax = 0.0f;
     int win = 0;
     for (int c = 0; c < a.classes; c++) {
@@ -37,6 +37,8 @@ static PDL_HD void heads_kernel(const pdl_pp_cells_args &a, long i)
             second = v;
         }
     }
+    for (int c = a.classes; c < PDL_PP_PADDED(a.classes); c++)
+        last[c] = -1e30f;
     a.win[i] = (unsigned char)win;
     a.top[i] = top;
     a.second[i] = second;
@@ -72,7 +74,7 @@ static PDL_HD void cells_kernel(const pdl_pp_cells_args &a, long i)
      * that mean at all four taps never wins. */
     const float *row[4];
     for (int t = 0; t < 4; t++)
-        row[t] = a.logits_last + tap[t] * a.classes;
+        row[t] = a.logits_last + tap[t] * PDL_PP_PADDED(a.classes);
     float mean[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     int winners = 0;
     for (int t = 0; t < 4; t++) {

@@ -261,7 +261,7 @@ static pdl_status ensure_sizes(pdl_pp_context *c, const pdl_pp_heads *h, int gri
         {B_PAN, n * sizeof(int32_t)},
         {B_CELL_CLASSES, cells * (size_t)c->opt.classes},
         {B_CELL_COUNT, cells},
-        {B_LOGITS_LAST, cells * (size_t)c->opt.classes * sizeof(float)},
+        {B_LOGITS_LAST, cells * (size_t)PDL_PP_PADDED(c->opt.classes) * sizeof(float)},
         {B_WIN, cells},
         {B_TOP, cells * sizeof(float)},
         {B_SECOND, cells * sizeof(float)},
