@@ -140,7 +140,7 @@ pdl_status pdl_bench_write_json(const pdl_bench_report *r, const char *path, pdl
 
 /* ---- SVG ------------------------------------------------------------------ */
 
-enum { SVG_W = 720, SVG_H = 480, LEFT = 80, RIGHT = 170, TOP = 50, BOTTOM = 60 };
+enum { SVG_W = 720, SVG_H = 480, LEFT = 80, RIGHT = 170, TOP = 64, BOTTOM = 60 };
 
 typedef struct axis {
     double lo, hi, step;
