@@ -84,9 +84,7 @@ pdl_status pdl_engine_open(const char *model_path, const pdl_engine_options *opt
         return st;
     }
     const pdl_config *cfg = &e->weights.config;
-    st = pdl_model_build(cfg, &e->model, err);
-    if (st == PDL_OK)
-        st = pdl_model_load(&e->weights, &e->model, NULL, NULL, err);
+    st = pdl_model_load(&e->weights, &e->model, NULL, NULL, err); /* builds the graph too */
     if (st == PDL_OK)
         st = pdl_backend_open(&opt->device, &e->backend, e->note, sizeof e->note, err);
     if (st != PDL_OK) {
