@@ -180,8 +180,7 @@ int cmd_info(int argc, char **argv)
     /* Loading the network checks every tensor the config needs. */
     size_t unused = 0;
     const char *first_unused = NULL;
-    if (pdl_model_build(&w.config, &m, &err) != PDL_OK ||
-        pdl_model_load(&w, &m, &unused, &first_unused, &err) != PDL_OK) {
+    if (pdl_model_load(&w, &m, &unused, &first_unused, &err) != PDL_OK) { /* builds the graph too */
         cli_report(&err);
         pdl_model_free(&m);
         pdl_weights_close(&w);
