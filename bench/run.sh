@@ -3,12 +3,16 @@
 # with the reason when what it needs is missing. Results go to BUILD/bench/
 # and stdout; bench/RESULTS.md records the numbers by hand, with the machine.
 #
-#   bash bench/run.sh [BUILD]     (default build; THREADS=2)
+#   bash bench/run.sh [BUILD]     (default build; THREADS=1 network threads)
+#
+# One network thread by default: on a shared 2-CPU machine OpenMP's spinning
+# workers make 2 threads far slower whenever other jobs hold a core (see
+# RESULTS.md). pq_eval.sh keeps its own 2 threads.
 set -u
 BUILD=${1:-build}
 BIN=$BUILD/panoptic
 OUT=$BUILD/bench
-THREADS=${THREADS:-2}
+THREADS=${THREADS:-1}
 mkdir -p "$OUT"
 failed=0
 step() { echo; echo "== $*"; }
@@ -21,7 +25,7 @@ step "panoptic bench: small random model and d2-dsconv, synthetic 512x256 scenes
 if [ ! -x "$BIN" ]; then
     skip "$BIN not built"
 else
-    run "$BIN" bench tests/ref/data/small.safetensors --sizes 128,256 --threads "$THREADS" --runs 20 \
+    run "$BIN" bench tests/ref/data/small.safetensors --sizes 128,256,512 --threads "$THREADS" --runs 20 \
         --out "$OUT/panoptic_bench_small"
     run "$BIN" bench tests/ref/data/d2-dsconv.safetensors --sizes 128,256,512 --threads "$THREADS" \
         --runs 20 --out "$OUT/panoptic_bench_d2"
@@ -60,7 +64,7 @@ fi
 step "panoptic eval against the Python panopticapi stand-in"
 if [ ! -x "$BIN" ]; then skip "$BIN not built"
 elif ! /usr/bin/python3 -c "import numpy, PIL" 2>/dev/null; then skip "python3 numpy/PIL missing"
-else run env BIN="$BIN" bash bench/pq_eval.sh; fi
+else run env -u THREADS BIN="$BIN" bash bench/pq_eval.sh; fi
 
 echo
 [ "$failed" -eq 0 ] && echo "bench: all done" || echo "bench: $failed step(s) failed"
