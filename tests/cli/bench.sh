@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # bench.sh - `panoptic bench`: exit codes, the report's structure (CSV header
 # and rows, JSON keys, SVG that parses as XML) and its consistency:
-#  - the stages' p50s sum to about the total's p50. Not exactly: a percentile
-#    of sums is not the sum of percentiles, and pdl_engine_infer spends a
-#    little outside its network/post-processing split, so the tolerance is
-#    25% + 2 ms;
+#  - the stages add up to the total: the means exactly (stages and total are
+#    read from one sequence of clock readings; 2% + 0.1 ms for the readings
+#    themselves), the p50s only roughly, because a percentile of sums is not the
+#    sum of percentiles: on a loaded machine a preemption (a few ms) lands in a
+#    different stage in each run, raising the total's p50 but no stage's, so
+#    that tolerance is 50% + 5 ms;
 #  - bench's PQ equals what `panoptic eval` prints on the same predictions
 #    (kept with --keep-predictions), to the last digit of the JSON;
 #  - the ground truth is `panoptic predict`'s output of the same model at
@@ -55,7 +57,7 @@ PYEOF
 
 # --- a sweep with ground truth ------------------------------------------------
 expect 0 "bench with ground truth" --data "$tmp/syn/images" --gt-json "$tmp/gt/predictions.json" \
-    --gt-dir "$tmp/gt" --sizes 48,64 --runs 4 --precision fp32,fp16 --out "$tmp/r" \
+    --gt-dir "$tmp/gt" --sizes 48,64 --runs 8 --precision fp32,fp16 --out "$tmp/r" \
     --keep-predictions "$tmp/keep"
 grep -q "fp16 size 48: skipped: only fp32" "$tmp/err" || fail "fp16 not reported as skipped: $(cat "$tmp/err")"
 for size in 48 64; do
@@ -88,10 +90,13 @@ for p in r["points"]:
         q = ms[s]
         if not (0 <= q["min"] <= q["p50"] <= q["p90"] <= q["p99"] <= q["max"]):
             bad.append("size %d %s percentiles out of order: %r" % (p["size"], s, q))
+    total, parts = ms["total"]["mean"], sum(ms[s]["mean"] for s in stages)
+    if abs(parts - total) > 0.02 * total + 0.1:
+        bad.append("size %d: stages' means sum to %.3f ms, total mean %.3f ms" % (p["size"], parts, total))
     total, parts = ms["total"]["p50"], sum(ms[s]["p50"] for s in stages)
-    if abs(parts - total) > 0.25 * total + 2:
+    if abs(parts - total) > 0.5 * total + 5:
         bad.append("size %d: stages' p50s sum to %.2f ms, total p50 %.2f ms" % (p["size"], parts, total))
-    if not (p["images_per_s"] > 0 and p["peak_rss_mib"] > 0 and p["runs"] == 4 and p["images"] == 3):
+    if not (p["images_per_s"] > 0 and p["peak_rss_mib"] > 0 and p["runs"] == 8 and p["images"] == 3):
         bad.append("size %d: images/s, RSS or counts wrong: %r" % (p["size"], p))
     ev = json.load(open("%s/eval_%d.json" % (tmp, p["size"])))
     for k in ("pq", "sq", "rq"):
