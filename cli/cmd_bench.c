@@ -302,13 +302,13 @@ static void run_point(sweep *s, const char *device, const char *precision, int s
     double started = 0;
     for (int k = 0; samples && annotations && k < a->warmup + runs; k++) {
         bool warm = k < a->warmup;
-        const pdl_input *in = &s->inputs.items[(size_t)(warm ? k : k - a->warmup) % n];
+        size_t image = (size_t)(warm ? k : k - a->warmup) % n; /* timed runs start at image 0 */
+        const pdl_input *in = &s->inputs.items[image];
         double ms[PDL_BENCH_NSTAGES];
         int in_h = 0, in_w = 0;
         if (k == a->warmup)
             started = now_ms();
-        if (run_image(e, in, pred_dir, &annotations[(size_t)(warm ? k : k - a->warmup) % n], ms,
-                      &in_h, &in_w, &err) != PDL_OK) {
+        if (run_image(e, in, pred_dir, &annotations[image], ms, &in_h, &in_w, &err) != PDL_OK) {
             fprintf(stderr, "panoptic bench: %s\n", err.msg);
             bad++;
             continue;
