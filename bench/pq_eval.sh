@@ -5,9 +5,9 @@
 # generated in /tmp. Prints the best wall time of RUNS runs of each, the ratio,
 # and checks that both give the same numbers.
 #
-#   bash bench/pq_eval.sh            (BIN, N, H, W, RUNS, THREADS, DIR override)
+#   bash bench/pq_eval.sh [BUILD]    (N, H, W, RUNS, THREADS, DIR override)
 set -euo pipefail
-BIN=${BIN:-build/panoptic}
+BIN=${1:-build}/panoptic
 N=${N:-50}; H=${H:-512}; W=${W:-1024}; RUNS=${RUNS:-3}; THREADS=${THREADS:-2}
 DIR=${DIR:-/tmp/pq_bench_${N}x${H}x${W}}
 REF=tests/ref/pq_reference.py

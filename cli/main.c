@@ -15,6 +15,7 @@ static const command commands[] = {
     {"predict", cmd_predict, "run the model over images and folders, write panoptic PNGs and JSON"},
     {"info", cmd_info, "show a model's configuration, classes, parameters and GFLOPs"},
     {"eval", cmd_eval, "PQ, SQ, RQ of panoptic predictions against ground truth (panopticapi rules)"},
+    {"bench", cmd_bench, "per-stage latency, images/s, memory and PQ over sizes and devices"},
     {"synth", cmd_synth, "write a procedural panoptic dataset (COCO-panoptic format)"},
 };
 

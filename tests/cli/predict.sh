@@ -88,7 +88,10 @@ printf '%s\n%s\n' "$in/top.png" "$in/a/photo.jpg" | predict - -o "$tmp/stdin" >"
 
 # --- SIGKILL mid-run, then --resume finishes the job -------------------------
 "$BIN" synth -n 40 -o "$tmp/many" --seed 1001 --size 48x48
-predict "$tmp/many/images" -o "$tmp/k" >"$tmp/lk" 2>/dev/null &
+# Not through the predict() function: `func &` forks a subshell, so $! would be
+# the subshell and kill -9 would leave panoptic running on beside --resume.
+"$BIN" predict "$MODEL" --size 0 --device cpu --threads 2 -q "$tmp/many/images" -o "$tmp/k" \
+    >"$tmp/lk" 2>/dev/null &
 pid=$!
 for _ in $(seq 200); do
     [ "$(wc -l <"$tmp/lk")" -ge 3 ] && break
