@@ -30,6 +30,7 @@
 #include "cli.h"
 #include "engine.h"
 #include "input_list.h"
+#include "make_dirs.h"
 #include "pq.h"
 #include "synth.h"
 
@@ -278,8 +279,8 @@ static void run_point(sweep *s, const char *device, const char *precision, int s
         snprintf(pred_dir, sizeof pred_dir, "%s/%s_%s_%d", a->keep, device, precision, shown_size);
     else
         snprintf(pred_dir, sizeof pred_dir, "%s/pred_%zu", s->scratch, s->report.npoints);
-    if (mkdir(pred_dir, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "panoptic bench: %s: cannot create folder (%s)\n", pred_dir, strerror(errno));
+    if (pdl_make_dirs(pred_dir, &err) != PDL_OK) {
+        cli_report(&err);
         s->failures++;
         pdl_engine_close(e);
         return;
@@ -531,8 +532,9 @@ int cmd_bench(int argc, char **argv)
         if (pdl_device_parse(devices[i], &req, &err) != PDL_OK)
             return cli_usage_error("bench", "%s", err.msg);
     }
-    if (a.keep && mkdir(a.keep, 0777) != 0 && errno != EEXIST) {
-        fprintf(stderr, "panoptic bench: %s: cannot create folder (%s)\n", a.keep, strerror(errno));
+    pdl_error err;
+    if (a.keep && pdl_make_dirs(a.keep, &err) != PDL_OK) {
+        cli_report(&err);
         return EXIT_USAGE;
     }
 
@@ -570,7 +572,6 @@ int cmd_bench(int argc, char **argv)
         goto done;
     }
     char path[PATH_MAX];
-    pdl_error err;
     pdl_error_clear(&err);
     pdl_status (*const writers[])(const pdl_bench_report *, const char *, pdl_error *) = {
         pdl_bench_write_csv, pdl_bench_write_json, pdl_bench_write_svg};

@@ -25,6 +25,7 @@
 #include "cli.h"
 #include "engine.h"
 #include "input_list.h"
+#include "make_dirs.h"
 #include "queue.h"
 
 static const char usage[] =
@@ -101,21 +102,6 @@ static const char *stem(const char *relname)
 {
     const char *slash = strrchr(relname, '/');
     return slash ? slash + 1 : relname;
-}
-
-static pdl_status make_parents(const char *path, pdl_error *err)
-{
-    char buf[PATH_MAX];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return pdl_fail(err, PDL_ERR_IO, "%s: cannot create folder (%s)", buf, strerror(errno));
-        *p = '/';
-    }
-    return PDL_OK;
 }
 
 static void *decode_worker(void *arg)
@@ -207,7 +193,7 @@ static void *write_worker(void *arg)
             output_base(r, j->index, base, sizeof base);
             const char *rel = r->inputs->items[j->index].relname;
             double t0 = now_ms();
-            pdl_status st = make_parents(base, &j->err);
+            pdl_status st = pdl_make_parent_dirs(base, &j->err);
             if (st == PDL_OK)
                 st = pdl_prediction_write(&j->pred, pdl_engine_config(r->engine), j->image.rgb,
                                           base, stem(rel), &r->outputs, &j->err);
@@ -453,8 +439,8 @@ int cmd_predict(int argc, char **argv)
         status = EXIT_USAGE;
     if (status == EXIT_ALL_OK)
         pdl_input_list_shard(&inputs, shard_index, shard_count);
-    if (status == EXIT_ALL_OK && (mkdir(outdir, 0777) != 0 && errno != EEXIST)) {
-        fprintf(stderr, "panoptic: %s: cannot create output folder (%s)\n", outdir, strerror(errno));
+    if (status == EXIT_ALL_OK && pdl_make_dirs(outdir, &err) != PDL_OK) {
+        cli_report(&err);
         status = EXIT_USAGE;
     }
     if (status == EXIT_ALL_OK && pdl_engine_open(model_path, &eo, &r.engine, &err) != PDL_OK) {

@@ -7,27 +7,15 @@
  */
 #include "synth.h"
 
-#include <errno.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "atomic_file.h"
 #include "image.h"
-
-static pdl_status make_dir(const char *path, pdl_error *err)
-{
-    if (mkdir(path, 0777) == 0 || errno == EEXIST) {
-        struct stat st;
-        if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-            return PDL_OK;
-        return pdl_fail(err, PDL_ERR_IO, "%s: exists and is not a directory", path);
-    }
-    return pdl_fail(err, PDL_ERR_IO, "%s: cannot create directory (%s)", path, strerror(errno));
-}
+#include "make_dirs.h"
 
 static void scene_name(char *buf, size_t size, uint64_t seed, int index)
 {
@@ -91,13 +79,13 @@ pdl_status pdl_synth_write_dataset(const char *dir, int n, uint64_t seed, int wi
     if (n < 1)
         return pdl_fail(err, PDL_ERR_ARG, "synth: scene count must be positive");
     char sub[PATH_MAX];
-    pdl_status st = make_dir(dir, err);
+    pdl_status st = pdl_make_dirs(dir, err);
     snprintf(sub, sizeof sub, "%s/images", dir);
     if (st == PDL_OK)
-        st = make_dir(sub, err);
+        st = pdl_make_dirs(sub, err);
     snprintf(sub, sizeof sub, "%s/panoptic", dir);
     if (st == PDL_OK)
-        st = make_dir(sub, err);
+        st = pdl_make_dirs(sub, err);
     if (st != PDL_OK)
         return st;
 
