@@ -12,8 +12,9 @@ follows the Panoptic-DeepLab paper (arXiv 1911.10194) and Detectron2's implement
     heatmap x 200, normalised by the number of non-void, non-crowd pixels; L1 on offsets at
     non-crowd thing pixels x 0.01, normalised by their number. Predictions are compared at full
     resolution (x4 bilinear, offsets x4), as the inference graph produces them;
-  - Adam, polynomial decay (power 0.9) over a step count calibrated from the first steps' speed
-    so that the schedule ends inside the --minutes budget; flips, scale + crop, light colour
+  - Adam, polynomial decay (power 0.9) over a planned step count: measured from the speed of
+    steps 25-50 and re-planned at each checkpoint from the run's mean speed (the 2 cores are
+    shared, so speed varies), so that the schedule ends inside the --minutes budget; flips, scale + crop, light colour
     jitter; BatchNorm in training mode, eval mode for export.
 The run is resumable: checkpoints (model, optimizer, step, planned steps, RNG states) go to
 --ckpt every --ckpt-every seconds and at the end; --resume continues from the newest.
@@ -296,7 +297,7 @@ def main(argv=None):
     ap.add_argument("--log", default="/tmp/pdl_ckpt/train_log.txt")
     ap.add_argument("--minutes", type=float, default=60.0, help="wall-time budget of this run")
     ap.add_argument("--steps", type=int, default=0,
-                    help="planned steps (0: calibrate from the speed of steps 25-50)")
+                    help="planned steps (0: plan from this run's speed, re-planned every checkpoint)")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--crop", type=int, default=128)
     ap.add_argument("--scale", type=float, nargs=2, default=[0.75, 1.5])
@@ -343,20 +344,26 @@ def main(argv=None):
         say("args %s" % vars(args))
         say("%d training images, %d parameters" % (len(data[0]), nparam))
 
-    budget = args.minutes * 60.0
+    deadline = t_start + args.minutes * 60.0 - 60.0  # a minute for the export
+    fixed, first = args.steps > 0, step
+    t_warm = s_warm = None
+    planned = False
     last_ckpt = time.time()
     t_log, n_log = time.time(), 0
-    calib_t0 = None
     sums = np.zeros(3)
-    while total == 0 or step < total:
-        if total == 0 and step == 25:
-            calib_t0, calib_s0 = time.time(), step
-        if total == 0 and step == 50:
-            per = (time.time() - calib_t0) / (step - calib_s0)
-            left = budget - (time.time() - t_start) - 60.0
-            total = step + int(0.9 * left / per)
-            say("calibrated: %.3f s/step -> %d planned steps" % (per, total))
-        lr = args.lr * (1 - step / total) ** 0.9 if total else args.lr
+    while not planned or step < total:
+        if not fixed and t_warm is None and step - first >= 25:
+            t_warm, s_warm = time.time(), step
+        if not fixed and t_warm is not None and step - s_warm >= 25 and (
+                not planned or time.time() - last_ckpt > args.ckpt_every):
+            # Plan (and re-plan every checkpoint, as the shared machine's speed varies) the
+            # step count that fits the time left at the mean speed of this run so far.
+            per = (time.time() - t_warm) / (step - s_warm)
+            new = step + max(1, int(0.97 * (deadline - time.time()) / per))
+            if new != total:
+                say("plan: %.3f s/step -> %d steps in all" % (per, new))
+            total, planned = new, True
+        lr = args.lr * (1 - min(step / total, 1.0)) ** 0.9 if total else args.lr
         for g in opt.param_groups:
             g["lr"] = lr
         x, t = make_batch(rng, data, args.batch, args.crop, args.scale, cfg, thing_ids)
@@ -378,7 +385,7 @@ def main(argv=None):
         if time.time() - last_ckpt > args.ckpt_every:
             save_checkpoint(args.ckpt, model, opt, step, total, rng)
             last_ckpt = time.time()
-        if time.time() - t_start > budget:
+        if time.time() > deadline + 30.0:
             say("time budget of %.1f min spent at step %d of %d" % (args.minutes, step, total))
             break
     save_checkpoint(args.ckpt, model, opt, step, total, rng)
