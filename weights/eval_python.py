@@ -12,9 +12,11 @@ from `panoptic predict` + `panoptic eval`.
 
   build/panoptic synth -n 100 -o /tmp/pdl_eval --seed 1000 --size 256x256
   /usr/bin/python3 weights/eval_python.py weights/demo.safetensors /tmp/pdl_eval
+  (--write DIR also saves the predictions, e.g. to cross-check with `panoptic eval`)
 """
 
 import argparse
+import json
 import os
 import sys
 
@@ -137,8 +139,25 @@ def pq_summary(stats, cfg):
     return out
 
 
-def evaluate(model, cfg, data, limit=None, batch=10):
+def write_prediction(out_dir, meta, i, pan, div, preds):
+    """Saves image i's panoptic map as a COCO-panoptic PNG (id = R + 256 G + 256^2 B) under
+    out_dir/panoptic/ and appends its annotation to preds, so `panoptic eval` can score it."""
+    from PIL import Image
+    image_id = meta["images"][i]["id"]  # load_dataset's order
+    ann = next(a for a in meta["annotations"] if a["image_id"] == image_id)
+    os.makedirs(os.path.join(out_dir, "panoptic"), exist_ok=True)
+    rgb = np.stack([pan & 255, (pan >> 8) & 255, (pan >> 16) & 255], -1).astype(np.uint8)
+    Image.fromarray(rgb).save(os.path.join(out_dir, "panoptic", ann["file_name"]))
+    segs = [{"id": int(v), "category_id": int(v) // div} for v in np.unique(pan) if v != 0]
+    preds.append({"image_id": ann["image_id"], "file_name": ann["file_name"],
+                  "segments_info": segs})
+
+
+def evaluate(model, cfg, data, limit=None, batch=10, write=None, meta=None):
+    """Per-image panoptic maps scored with pq_stats; with write, also saved (see
+    write_prediction) together with a predictions JSON."""
     images, seg, cats, crowd = data
+    preds = []
     n = len(images) if limit is None else min(limit, len(images))
     div = cfg["postprocess"]["label_divisor"]
     stats = {}
@@ -152,6 +171,11 @@ def evaluate(model, cfg, data, limit=None, batch=10):
             pan = panoptic_map(out["sem_logits_up"][j], out["center_up"][j, 0],
                                out["offset_up"][j], cfg)
             pq_stats(seg[i], cats[i], crowd[i], pan, div, stats)
+            if write:
+                write_prediction(write, meta, i, pan, div, preds)
+    if write:
+        with open(os.path.join(write, "panoptic.json"), "w") as f:
+            json.dump({"annotations": preds, "categories": meta["categories"]}, f)
     return pq_summary(stats, cfg), stats
 
 
@@ -162,12 +186,16 @@ def main():
     ap.add_argument("-n", type=int, default=None, help="first N images only")
     ap.add_argument("--stuff-area", type=int, default=None, help="override the config's")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--write", metavar="DIR", help="also save the predictions (PNGs + JSON)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     cfg, model = train.load_model(args.weights)
     if args.stuff_area is not None:
         cfg["postprocess"]["stuff_area"] = args.stuff_area
-    summary, stats = evaluate(model, cfg, train.load_dataset(args.data), args.n)
+    with open(os.path.join(args.data, "panoptic.json")) as f:
+        meta = json.load(f)
+    summary, stats = evaluate(model, cfg, train.load_dataset(args.data), args.n,
+                              write=args.write, meta=meta)
     names = {c["id"]: c["name"] for c in cfg["classes"]}
     for c in sorted(stats):
         tp, fp, fn, iou = stats[c]

@@ -347,22 +347,26 @@ def main(argv=None):
     deadline = t_start + args.minutes * 60.0 - 60.0  # a minute for the export
     fixed, first = args.steps > 0, step
     t_warm = s_warm = None
-    planned = False
+    planned = fixed
     last_ckpt = time.time()
     t_log, n_log = time.time(), 0
     sums = np.zeros(3)
+
+    def plan():
+        """Plans (and re-plans at every checkpoint, as the shared machine's speed varies) the
+        step count that fits the time left at the mean speed of this run so far."""
+        nonlocal total, planned
+        per = (time.time() - t_warm) / (step - s_warm)
+        new = step + max(1, int(0.97 * (deadline - time.time()) / per))
+        if new != total:
+            say("plan: %.3f s/step -> %d steps in all" % (per, new))
+        total, planned = new, True
+
     while not planned or step < total:
         if not fixed and t_warm is None and step - first >= 25:
             t_warm, s_warm = time.time(), step
-        if not fixed and t_warm is not None and step - s_warm >= 25 and (
-                not planned or time.time() - last_ckpt > args.ckpt_every):
-            # Plan (and re-plan every checkpoint, as the shared machine's speed varies) the
-            # step count that fits the time left at the mean speed of this run so far.
-            per = (time.time() - t_warm) / (step - s_warm)
-            new = step + max(1, int(0.97 * (deadline - time.time()) / per))
-            if new != total:
-                say("plan: %.3f s/step -> %d steps in all" % (per, new))
-            total, planned = new, True
+        if not fixed and not planned and t_warm is not None and step - s_warm >= 25:
+            plan()
         lr = args.lr * (1 - min(step / total, 1.0)) ** 0.9 if total else args.lr
         for g in opt.param_groups:
             g["lr"] = lr
@@ -383,6 +387,8 @@ def main(argv=None):
             sums[:] = 0
             t_log, n_log = now, 0
         if time.time() - last_ckpt > args.ckpt_every:
+            if planned and not fixed:
+                plan()
             save_checkpoint(args.ckpt, model, opt, step, total, rng)
             last_ckpt = time.time()
         if time.time() > deadline + 30.0:
