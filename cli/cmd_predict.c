@@ -420,8 +420,14 @@ int cmd_predict(int argc, char **argv)
     }
     if (argc - optind < 2)
         return cli_usage_error("predict", "needs MODEL and at least one INPUT");
-    if (!outdir)
+    if (!outdir || !*outdir)
         return cli_usage_error("predict", "-o OUTDIR is required");
+    /* "out/" and "out" name the same folder; output paths are OUTDIR/REL. */
+    char outdir_buf[PATH_MAX];
+    snprintf(outdir_buf, sizeof outdir_buf, "%s", outdir);
+    for (size_t n = strlen(outdir_buf); n > 1 && outdir_buf[n - 1] == '/'; n--)
+        outdir_buf[n - 1] = '\0';
+    outdir = outdir_buf;
     const char *model_path = argv[optind++];
 
     pdl_input_list inputs;
