@@ -25,4 +25,8 @@ int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format
 /* Prints "panoptic: MESSAGE" (the error's one line) on stderr. */
 void cli_report(const pdl_error *err);
 
+/* Re-executes the program once with a short OpenMP spin (GOMP_SPINCOUNT) unless
+ * the user set OMP_WAIT_POLICY or GOMP_SPINCOUNT; returns only when it did not. */
+void cli_tune_openmp(char **argv);
+
 #endif

@@ -47,6 +47,7 @@ void cli_report(const pdl_error *err)
 
 int main(int argc, char **argv)
 {
+    cli_tune_openmp(argv);
     if (argc < 2) {
         print_help(stderr);
         return EXIT_USAGE;
