@@ -7,7 +7,8 @@
  * latency of one image; `panoptic predict` overlaps the stages for
  * throughput instead. Without --data, scenes from `panoptic synth` are
  * written as PNGs to a scratch folder first, so decoding is measured the way
- * it is for real files. With --gt-json, the predictions of the timed runs are
+ * it is for real files; a model trained on synth's classes (the demo model)
+ * is then scored against their ground truth. With --gt-json, the predictions of the timed runs are
  * evaluated by pdl_pq_evaluate, the code behind `panoptic eval`, so bench's
  * PQ and eval's are the same number by construction (tests/cli/bench.sh
  * checks it).
@@ -77,6 +78,7 @@ typedef struct sweep {
     bench_args *a;
     pdl_input_list inputs;
     char scratch[PATH_MAX]; /* our temporary folder, removed at the end */
+    char synth_gt_json[PATH_MAX + 32]; /* ground truth of the synthetic scenes */
     pdl_bench_report report;
     int failures;
 } sweep;
@@ -387,6 +389,24 @@ static void exe_repo(char *buf, size_t size)
         snprintf(buf, size, ".");
 }
 
+/* True when MODEL predicts synth's classes (the demo model), so the
+ * synthetic scenes' ground truth can score it. */
+static bool model_knows_synth_classes(const char *model)
+{
+    pdl_weights w;
+    pdl_error err;
+    if (pdl_weights_open(model, &w, &err) != PDL_OK)
+        return false; /* the engine will report it */
+    const pdl_config *cfg = &w.config;
+    bool same = cfg->num_classes == PDL_SYNTH_NUM_CLASSES;
+    for (int i = 0; same && i < PDL_SYNTH_NUM_CLASSES; i++)
+        same = cfg->classes[i].id == pdl_synth_classes[i].id &&
+               cfg->classes[i].isthing == pdl_synth_classes[i].isthing &&
+               strcmp(cfg->classes[i].name, pdl_synth_classes[i].name) == 0;
+    pdl_weights_close(&w);
+    return same;
+}
+
 static int prepare_data(sweep *s)
 {
     bench_args *a = s->a;
@@ -406,6 +426,11 @@ static int prepare_data(sweep *s)
                                     &err) != PDL_OK) {
             cli_report(&err);
             return 0;
+        }
+        if (model_knows_synth_classes(a->model) &&
+            snprintf(a->gt_dir, sizeof a->gt_dir, "%s/panoptic", dir) < (int)sizeof a->gt_dir) {
+            snprintf(s->synth_gt_json, sizeof s->synth_gt_json, "%s/panoptic.json", dir);
+            a->gt_json = s->synth_gt_json;
         }
         strcat(dir, "/images");
         data = dir;

@@ -128,5 +128,17 @@ if not ok: print("FAIL: synthetic run: SVG title or JSON wrong", file=sys.stderr
 sys.exit(0 if ok else 1)
 PYEOF
 
+# --- synthetic scenes and a model of synth's classes: scored against their truth
+"$BIN" bench weights/demo.safetensors --threads 1 --warmup 0 --synth 2 --synth-size 96x64 --sizes 0 \
+    --runs 2 --out "$tmp/d" >/dev/null 2>"$tmp/err" || fail "demo model on synthetic scenes: $(cat "$tmp/err")"
+python3 - "$tmp/d.json" <<'PYEOF' || fails=$((fails + 1))
+import json, sys
+r = json.load(open(sys.argv[1]))
+pq = r["points"][0]["pq"]
+ok = pq is not None and 0 < pq["pq"] <= 1 and r["gt_json"] and r["gt_json"].endswith("/synth/panoptic.json")
+if not ok: print("FAIL: demo model on synthetic scenes has no PQ: %r %r" % (pq, r.get("gt_json")), file=sys.stderr)
+sys.exit(0 if ok else 1)
+PYEOF
+
 if [ "$fails" -ne 0 ]; then echo "bench.sh: $fails failure(s)" >&2; exit 1; fi
 echo "bench.sh: ok"
