@@ -7,6 +7,7 @@
  * cleanup path frees everything on success and on every error.
  */
 #include "image_internal.h"
+#include "png_errors.h"
 
 #include <png.h>
 #include <stdlib.h>
@@ -23,21 +24,8 @@ struct png_job {
     uint64_t max_pixels;
     pdl_image *out;
     png_bytep *rows;
-    char msg[256];
+    char msg[PDL_PNG_MSG_SIZE];
 };
-
-static void on_error(png_structp png, png_const_charp msg)
-{
-    struct png_job *job = png_get_error_ptr(png);
-    snprintf(job->msg, sizeof job->msg, "%s", msg);
-    png_longjmp(png, 1);
-}
-
-static void on_warning(png_structp png, png_const_charp msg)
-{
-    (void)png;
-    (void)msg;
-}
 
 static void read_mem(png_structp png, png_bytep dst, size_t n)
 {
@@ -108,7 +96,8 @@ pdl_status pdl_png_decode(const uint8_t *buf, size_t len, const char *name, uint
         return PDL_OK;
     struct png_job job = {.buf = buf, .len = len, .name = name, .max_pixels = max_pixels,
                           .out = out};
-    png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &job, on_error, on_warning);
+    png_structp png =
+        png_create_read_struct(PNG_LIBPNG_VER_STRING, job.msg, pdl_png_on_error, pdl_png_on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     pdl_status st = info ? run(&job, png, info, err)
                          : pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory for libpng", name);

@@ -12,6 +12,7 @@
  */
 #include "atomic_file.h"
 #include "image.h"
+#include "png_errors.h"
 
 #include <png.h>
 #include <stdlib.h>
@@ -25,21 +26,8 @@ struct png_wjob {
     size_t stride;
     const uint8_t *px;
     png_bytep *rows;
-    char msg[256];
+    char msg[PDL_PNG_MSG_SIZE];
 };
-
-static void on_error(png_structp png, png_const_charp msg)
-{
-    struct png_wjob *job = png_get_error_ptr(png);
-    snprintf(job->msg, sizeof job->msg, "%s", msg);
-    png_longjmp(png, 1);
-}
-
-static void on_warning(png_structp png, png_const_charp msg)
-{
-    (void)png;
-    (void)msg;
-}
 
 static bool host_is_little_endian(void)
 {
@@ -89,7 +77,8 @@ static pdl_status write_png(const char *path, int w, int h, int color_type, int 
     pdl_status st = pdl_atomic_open(path, &af, err);
     if (st != PDL_OK)
         return st;
-    png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &job, on_error, on_warning);
+    png_structp png =
+        png_create_write_struct(PNG_LIBPNG_VER_STRING, job.msg, pdl_png_on_error, pdl_png_on_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     st = info ? run(&job, png, info, af.fp, err)
               : pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory for libpng", path);
