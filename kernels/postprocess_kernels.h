@@ -23,6 +23,7 @@ extern "C" {
  * scalar remainder. */
 #define PDL_PP_PADDED(classes) (((classes) + 3) & ~3)
 #define PDL_PP_MAX_NMS 255     /* largest NMS window (kernels keep one window column locally) */
+#define PDL_PP_NMS_LANES 8     /* adjacent columns per element of the NMS column pass */
 #define PDL_PP_MAX_TOP_K 65535 /* instance ids are stored as 16-bit */
 #define PDL_PP_SEGMENT 64      /* pixels of one row handled by one element in run-length kernels */
 #define PDL_PP_GRID 32         /* cell size of the center look-up grid used for grouping */
