@@ -6,36 +6,57 @@
  * Like grouping it runs over row segments and issues atomics per run of equal
  * segment. The probability of the instance's class at a pixel is the softmax
  * over all classes of the logits sampled from the head grid (channel-last when
- * semantic_cells prepared them, so the class loop reads contiguous memory and
- * vectorises on the host); sums are kept in 32.32 fixed point so they are
- * exact integers and do not depend on the order in which threads add them.
+ * semantic_cells prepared them, so the class loops read contiguous memory and
+ * vectorise on the host). The sampling is separable: each head column a
+ * segment touches is interpolated down to the row once, and a pixel only
+ * blends two such columns, shifted by its argmax logit (no max pass). Sums
+ * are kept in 32.32 fixed point so they are exact integers and do not depend
+ * on the order in which threads add them. Scores only need 1e-5, so rounding
+ * in another order than the argmax's sampling is fine; the map never depends
+ * on it.
  */
 #include "pp_common.h"
 
-/* Softmax probability of class `cls` at the pixel with taps t, over all
- * classes, in 32.32 fixed point; channel-last rows hold `classes` entries,
- * padding included. */
-template <bool ChannelLast>
-static inline PDL_HD unsigned long long class_prob_fixed(const float *logits, long plane,
-                                                         int classes, const pdl_tap &t, int cls)
+/* Logits of head column j interpolated down to the row with vertical tap ty,
+ * for `padded` classes (planar rows hold only `classes`; the rest is filled
+ * with -1e30, whose softmax weight is 0, as in the channel-last padding). */
+static inline PDL_HD void column_logits(const pdl_pp_paint_args &a, pdl_axis_tap ty, int j,
+                                        float *out)
 {
-    long cs = ChannelLast ? 1 : plane, ps = ChannelLast ? classes : 1;
-    float v[PDL_PP_PADDED(PDL_PP_MAX_CLASSES)];
-    const float *b00 = logits + t.o00 * ps, *b01 = logits + t.o01 * ps;
-    const float *b10 = logits + t.o10 * ps, *b11 = logits + t.o11 * ps;
-    float mx = -INFINITY;
-    PDL_SIMD_REDUCE(max, mx)
-    for (int c = 0; c < classes; c++) {
-        float top = pdl_fadd(pdl_fmul(b00[c * cs], t.lx0), pdl_fmul(b01[c * cs], t.lx1));
-        float bot = pdl_fadd(pdl_fmul(b10[c * cs], t.lx0), pdl_fmul(b11[c * cs], t.lx1));
-        v[c] = pdl_fadd(pdl_fmul(top, t.ly0), pdl_fmul(bot, t.ly1));
-        mx = v[c] > mx ? v[c] : mx;
+    int padded = PDL_PP_PADDED(a.classes);
+    long p0 = (long)ty.i0 * a.map.in_w + j, p1 = (long)ty.i1 * a.map.in_w + j;
+    if (a.logits) {
+        long plane = pdl_plane(a.map);
+        for (int c = 0; c < a.classes; c++)
+            out[c] = pdl_fadd(pdl_fmul(a.logits[c * plane + p0], ty.l0),
+                              pdl_fmul(a.logits[c * plane + p1], ty.l1));
+        for (int c = a.classes; c < padded; c++)
+            out[c] = -1e30f;
+        return;
     }
-    float sum = 0.0f;
-    PDL_SIMD_REDUCE(+, sum)
-    for (int c = 0; c < classes; c++)
-        sum += pdl_expf(pdl_fsub(v[c], mx));
-    float prob = pdl_expf(pdl_fsub(v[cls], mx)) / sum;
+    const float *r0 = a.logits_last + p0 * padded, *r1 = a.logits_last + p1 * padded;
+    for (int c = 0; c < padded; c++)
+        out[c] = pdl_fadd(pdl_fmul(r0[c], ty.l0), pdl_fmul(r1[c], ty.l1));
+}
+
+/* Softmax probability of class `cls` at a pixel between head columns with
+ * row-interpolated logits c0 and c1 (weights lx0, lx1), in 32.32 fixed point.
+ * `top` is the pixel's argmax class: its logit is the largest up to rounding,
+ * so it serves as the softmax shift. Classes come in blocks of 4 so the host
+ * vectorises without remainder loops. */
+static inline PDL_HD unsigned long long class_prob_fixed(const float *c0, const float *c1,
+                                                         float lx0, float lx1, int padded,
+                                                         int cls, int top)
+{
+    float mx = pdl_fadd(pdl_fmul(c0[top], lx0), pdl_fmul(c1[top], lx1));
+    float sum4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int c = 0; c < padded; c += 4)
+        for (int l = 0; l < 4; l++)
+            sum4[l] += pdl_expf(
+                pdl_fsub(pdl_fadd(pdl_fmul(c0[c + l], lx0), pdl_fmul(c1[c + l], lx1)), mx));
+    float sum = (sum4[0] + sum4[1]) + (sum4[2] + sum4[3]);
+    float v = pdl_fadd(pdl_fmul(c0[cls], lx0), pdl_fmul(c1[cls], lx1));
+    float prob = pdl_expf(pdl_fsub(v, mx)) / sum;
     prob = prob >= 0.0f ? (prob < 1.0f ? prob : 1.0f) : 0.0f;
     return (unsigned long long)(prob * 4294967296.0f);
 }
@@ -69,6 +90,11 @@ static PDL_HD void paint_kernel(const pdl_pp_paint_args &a, long i)
     pdl_axis_tap ty = pdl_axis(y, a.map.scale_y, a.map.in_h);
     int run_key = 0, run_x = xs;
     unsigned long long run_prob = 0;
+    /* Row-interpolated logits of the two head columns the current pixel
+     * reads (col[side] for head column j[side]); pixels move right, so each
+     * column is interpolated once per segment. */
+    float col[2][PDL_PP_PADDED(PDL_PP_MAX_CLASSES)];
+    int j[2] = {-1, -1};
     for (int x = xs; x < xe; x++) {
         long p = (long)y * a.map.out_w + x;
         int id = a.ins[p], c = a.sem[p], key, v;
@@ -87,12 +113,21 @@ static PDL_HD void paint_kernel(const pdl_pp_paint_args &a, long i)
             run_prob = 0;
         }
         if (id > 0) {
-            pdl_tap t = pdl_tap_make(ty, pdl_axis(x, a.map.scale_x, a.map.in_w), a.map.in_w);
-            run_prob += a.logits ? class_prob_fixed<false>(a.logits, pdl_plane(a.map), a.classes, t,
-                                                           a.ins_class[id])
-                                 : class_prob_fixed<true>(a.logits_last, 0,
-                                                          PDL_PP_PADDED(a.classes), t,
-                                                          a.ins_class[id]);
+            pdl_axis_tap tx = pdl_axis(x, a.map.scale_x, a.map.in_w);
+            int need[2] = {tx.i0, tx.i1};
+            for (int s = 0; s < 2; s++) {
+                if (j[s] == need[s])
+                    continue;
+                if (j[1 - s] == need[s]) {
+                    for (int k = 0; k < PDL_PP_PADDED(a.classes); k++)
+                        col[s][k] = col[1 - s][k];
+                } else {
+                    column_logits(a, ty, need[s], col[s]);
+                }
+                j[s] = need[s];
+            }
+            run_prob += class_prob_fixed(col[0], col[1], tx.l0, tx.l1,
+                                         PDL_PP_PADDED(a.classes), a.ins_class[id], c);
         }
     }
     flush(a, run_key, y, run_x, xe - 1, (unsigned)(xe - run_x), run_prob);
