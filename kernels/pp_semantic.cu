@@ -19,30 +19,57 @@
  */
 #include "pp_common.h"
 
-static PDL_HD void heads_kernel(const pdl_pp_cells_args &a, long i)
+/* Head pixels i0 .. i0 + L - 1, pixels innermost: L independent update chains
+ * per class and one pass over each plane's contiguous run. */
+template <int L>
+static PDL_HD void heads_block(const pdl_pp_cells_args &a, long i0)
 {
     long plane = (long)a.in_h * a.in_w;
-    float *last = a.logits_last + i * PDL_PP_PADDED(a.classes);
-    float top = -INFINITY, second = -INFINITY, amax = 0.0f;
-    int win = 0;
+    int padded = PDL_PP_PADDED(a.classes);
+    float *last = a.logits_last + i0 * padded;
+    float top[L], second[L], amax[L];
+    int win[L];
+    for (int l = 0; l < L; l++) {
+        top[l] = second[l] = -INFINITY;
+        amax[l] = 0.0f;
+        win[l] = 0;
+    }
     for (int c = 0; c < a.classes; c++) {
-        float v = a.logits[c * plane + i];
-        last[c] = v;
-        amax = v > amax ? v : (-v > amax ? -v : amax);
-        if (v > top) {
-            second = top;
-            top = v;
-            win = c;
-        } else if (v > second) {
-            second = v;
+        const float *src = a.logits + c * plane + i0;
+        for (int l = 0; l < L; l++) {
+            float v = src[l], t = top[l], s = second[l], m = amax[l];
+            int w = win[l];
+            last[l * padded + c] = v;
+            m = v > m ? v : m;
+            amax[l] = -v > m ? -v : m;
+            s = v > s ? v : s;
+            bool up = v > t;
+            second[l] = up ? t : s;
+            top[l] = up ? v : t;
+            win[l] = up ? c : w;
         }
     }
-    for (int c = a.classes; c < PDL_PP_PADDED(a.classes); c++)
-        last[c] = -1e30f;
-    a.win[i] = (unsigned char)win;
-    a.top[i] = top;
-    a.second[i] = second;
-    a.amax[i] = amax;
+    for (int l = 0; l < L; l++) {
+        for (int c = a.classes; c < padded; c++)
+            last[l * padded + c] = -1e30f;
+        a.win[i0 + l] = (unsigned char)win[l];
+        a.top[i0 + l] = top[l];
+        a.second[i0 + l] = second[l];
+        a.amax[i0 + l] = amax[l];
+    }
+}
+
+/* One element: PDL_PP_HEAD_LANES adjacent head pixels (the last, shorter
+ * group goes pixel by pixel). */
+static PDL_HD void heads_kernel(const pdl_pp_cells_args &a, long i)
+{
+    long n = (long)a.in_h * a.in_w, i0 = i * PDL_PP_HEAD_LANES;
+    if (i0 + PDL_PP_HEAD_LANES <= n) {
+        heads_block<PDL_PP_HEAD_LANES>(a, i0);
+        return;
+    }
+    for (long j = i0; j < n; j++)
+        heads_block<1>(a, j);
 }
 
 static PDL_HD void cells_kernel(const pdl_pp_cells_args &a, long i)
@@ -137,7 +164,8 @@ static PDL_HD void semantic_kernel(const pdl_pp_semantic_args &a, long i)
 extern "C" int PDL_EXEC(pp_semantic_heads)(const pdl_pp_cells_args *in, void *stream)
 {
     pdl_pp_cells_args a = *in;
-    return PDL_LAUNCH(heads_kernel, a, (long)a.in_h * a.in_w, stream);
+    long n = (long)a.in_h * a.in_w;
+    return PDL_LAUNCH(heads_kernel, a, (n + PDL_PP_HEAD_LANES - 1) / PDL_PP_HEAD_LANES, stream);
 }
 
 extern "C" int PDL_EXEC(pp_semantic_cells)(const pdl_pp_cells_args *in, void *stream)
