@@ -24,10 +24,14 @@ static PDL_HD void cells_kernel(const pdl_pp_group_args &a, long i)
     double y1 = fmin(y0 + PDL_PP_GRID, (double)a.map.out_h);
     double x1 = fmin(x0 + PDL_PP_GRID, (double)a.map.out_w);
     double best = INFINITY;
+    /* Centers are finite, so plain compares equal fmin / fmax / fabs and inline. */
     for (int c = 0; c < a.centers; c++) {
         double cy = a.center_y[c], cx = a.center_x[c];
-        double fy = fmax(fabs(cy - y0), fabs(cy - y1)), fx = fmax(fabs(cx - x0), fabs(cx - x1));
-        best = fmin(best, fy * fy + fx * fx);
+        double ay = cy - y0 > y0 - cy ? cy - y0 : y0 - cy, by = cy - y1 > y1 - cy ? cy - y1 : y1 - cy;
+        double ax = cx - x0 > x0 - cx ? cx - x0 : x0 - cx, bx = cx - x1 > x1 - cx ? cx - x1 : x1 - cx;
+        double fy = ay > by ? ay : by, fx = ax > bx ? ax : bx;
+        double d = fy * fy + fx * fx;
+        best = d < best ? d : best;
     }
     double bound = best * (1.0 + 1e-3) + 1.0;
     unsigned short *list = a.cell_list + i * a.centers;

@@ -49,14 +49,16 @@ static inline PDL_HD unsigned long long class_prob_fixed(const float *c0, const 
                                                          int cls, int top)
 {
     float mx = pdl_fadd(pdl_fmul(c0[top], lx0), pdl_fmul(c1[top], lx1));
+    float e[PDL_PP_PADDED(PDL_PP_MAX_CLASSES)];
     float sum4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
     for (int c = 0; c < padded; c += 4)
-        for (int l = 0; l < 4; l++)
-            sum4[l] += pdl_expf(
+        for (int l = 0; l < 4; l++) {
+            e[c + l] = pdl_expf(
                 pdl_fsub(pdl_fadd(pdl_fmul(c0[c + l], lx0), pdl_fmul(c1[c + l], lx1)), mx));
+            sum4[l] += e[c + l];
+        }
     float sum = (sum4[0] + sum4[1]) + (sum4[2] + sum4[3]);
-    float v = pdl_fadd(pdl_fmul(c0[cls], lx0), pdl_fmul(c1[cls], lx1));
-    float prob = pdl_expf(pdl_fsub(v, mx)) / sum;
+    float prob = e[cls] / sum;
     prob = prob >= 0.0f ? (prob < 1.0f ? prob : 1.0f) : 0.0f;
     return (unsigned long long)(prob * 4294967296.0f);
 }
