@@ -40,13 +40,13 @@ static PDL_HD void heads_block(const pdl_pp_cells_args &a, long i0)
             float v = src[l], t = top[l], s = second[l], m = amax[l];
             int w = win[l];
             last[l * padded + c] = v;
+            /* plain min / max selects, so no branch on random data */
+            float lo = v > t ? t : v;
             m = v > m ? v : m;
             amax[l] = -v > m ? -v : m;
-            s = v > s ? v : s;
-            bool up = v > t;
-            second[l] = up ? t : s;
-            top[l] = up ? v : t;
-            win[l] = up ? c : w;
+            second[l] = lo > s ? lo : s;
+            win[l] = v > t ? c : w;
+            top[l] = v > t ? v : t;
         }
     }
     for (int l = 0; l < L; l++) {
