@@ -133,28 +133,40 @@ static PDL_HD void semantic_kernel(const pdl_pp_semantic_args &a, long i)
     int xe = xs + PDL_PP_SEGMENT < a.map.out_w ? xs + PDL_PP_SEGMENT : a.map.out_w;
     pdl_axis_tap ty = pdl_axis(y, a.map.scale_y, a.map.in_h);
     long plane = pdl_plane(a.map);
+    /* Pixels that share a head column (4 in a row at x4 upsampling) share the
+     * tap offsets, the four center taps and the cell's class list. */
+    int col = -1, n = a.classes;
+    long o00 = 0, o01 = 0, o10 = 0, o11 = 0;
+    float c00 = 0.0f, c01 = 0.0f, c10 = 0.0f, c11 = 0.0f;
+    const unsigned char *list = NULL;
     for (int x = xs; x < xe; x++) {
         pdl_axis_tap tx = pdl_axis(x, a.map.scale_x, a.map.in_w);
-        pdl_tap t = pdl_tap_make(ty, tx, a.map.in_w);
+        if (tx.i0 != col) {
+            col = tx.i0;
+            pdl_tap t0 = pdl_tap_make(ty, tx, a.map.in_w);
+            o00 = t0.o00, o01 = t0.o01, o10 = t0.o10, o11 = t0.o11;
+            c00 = a.center[o00], c01 = a.center[o01], c10 = a.center[o10], c11 = a.center[o11];
+            if (a.cell_count) {
+                long cell = (long)ty.i0 * a.map.in_w + tx.i0;
+                n = a.cell_count[cell];
+                list = a.cell_classes + cell * a.classes;
+            }
+        }
         long p = (long)y * a.map.out_w + x;
-        float v = pdl_bilerp(a.center, t);
+        float v = pdl_blend(c00, c01, c10, c11, ty, tx);
         a.ctr[p] = v > a.threshold ? v : -1.0f;
 
-        const unsigned char *list = NULL;
-        int n = a.classes;
-        if (a.cell_count) {
-            long cell = (long)ty.i0 * a.map.in_w + tx.i0;
-            n = a.cell_count[cell];
-            list = a.cell_classes + cell * a.classes;
-        }
         int best = list && n == 1 ? list[0] : 0; /* a single candidate needs no sampling */
-        float best_v = 0.0f;
-        for (int j = 0; j < n && !(list && n == 1); j++) {
-            int c = list ? list[j] : j;
-            float l = pdl_bilerp(a.logits + c * plane, t);
-            if (j == 0 || l > best_v) {
-                best = c;
-                best_v = l;
+        if (!(list && n == 1)) {
+            pdl_tap t = {o00, o01, o10, o11, ty.l0, ty.l1, tx.l0, tx.l1};
+            float best_v = 0.0f;
+            for (int j = 0; j < n; j++) {
+                int c = list ? list[j] : j;
+                float l = pdl_bilerp(a.logits + c * plane, t);
+                if (j == 0 || l > best_v) {
+                    best = c;
+                    best_v = l;
+                }
             }
         }
         a.sem[p] = (unsigned char)best;
