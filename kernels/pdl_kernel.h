@@ -98,7 +98,8 @@ static inline PDL_HD float pdl_bits_float(uint32_t u)
  * same bits on both executors. Inputs are clamped to [-87, 88]. */
 static inline PDL_HD float pdl_expf(float x)
 {
-    x = x < -87.0f ? -87.0f : (x > 88.0f ? 88.0f : x);
+    x = x < -87.0f ? -87.0f : x; /* two plain selects (NaN passes): one minps / maxps each */
+    x = x > 88.0f ? 88.0f : x;
     const float magic = 12582912.0f;
     float t = pdl_fadd(pdl_fmul(x, 1.44269504088896341f), magic);
     float n = pdl_fsub(t, magic);

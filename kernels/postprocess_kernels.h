@@ -23,6 +23,8 @@ extern "C" {
  * scalar remainder. */
 #define PDL_PP_PADDED(classes) (((classes) + 3) & ~3)
 #define PDL_PP_MAX_NMS 255     /* largest NMS window (kernels keep one window column locally) */
+#define PDL_PP_HEAD_LANES 8    /* adjacent head pixels per element of semantic_heads */
+#define PDL_PP_NMS_LANES 8     /* adjacent columns per element of the NMS column pass */
 #define PDL_PP_MAX_TOP_K 65535 /* instance ids are stored as 16-bit */
 #define PDL_PP_SEGMENT 64      /* pixels of one row handled by one element in run-length kernels */
 #define PDL_PP_GRID 32         /* cell size of the center look-up grid used for grouping */
@@ -127,7 +129,7 @@ typedef struct pdl_pp_kernels {
     int (*upload)(void *dst, const void *src, size_t bytes, void *stream);
     int (*download)(void *dst, const void *src, size_t bytes, void *stream); /* waits */
     int (*zero)(void *dst, size_t bytes, void *stream);
-    /* launch over in_h * in_w head pixels / cells */
+    /* launch over in_h * in_w head pixels (in groups of PDL_PP_HEAD_LANES) / cells */
     int (*semantic_heads)(const pdl_pp_cells_args *a, void *stream);
     int (*semantic_cells)(const pdl_pp_cells_args *a, void *stream);
     /* launches over row segments of the output */

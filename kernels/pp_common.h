@@ -52,11 +52,19 @@ static inline PDL_HD pdl_tap pdl_tap_make(pdl_axis_tap ty, pdl_axis_tap tx, int 
     return t;
 }
 
+/* The interpolated value from the four tap values (PyTorch's order). */
+static inline PDL_HD float pdl_blend(float v00, float v01, float v10, float v11, pdl_axis_tap ty,
+                                     pdl_axis_tap tx)
+{
+    float top = pdl_fadd(pdl_fmul(v00, tx.l0), pdl_fmul(v01, tx.l1));
+    float bot = pdl_fadd(pdl_fmul(v10, tx.l0), pdl_fmul(v11, tx.l1));
+    return pdl_fadd(pdl_fmul(top, ty.l0), pdl_fmul(bot, ty.l1));
+}
+
 static inline PDL_HD float pdl_bilerp(const float *plane, const pdl_tap &t)
 {
-    float top = pdl_fadd(pdl_fmul(plane[t.o00], t.lx0), pdl_fmul(plane[t.o01], t.lx1));
-    float bot = pdl_fadd(pdl_fmul(plane[t.o10], t.lx0), pdl_fmul(plane[t.o11], t.lx1));
-    return pdl_fadd(pdl_fmul(top, t.ly0), pdl_fmul(bot, t.ly1));
+    pdl_axis_tap ty = {0, 0, t.ly0, t.ly1}, tx = {0, 0, t.lx0, t.lx1};
+    return pdl_blend(plane[t.o00], plane[t.o01], plane[t.o10], plane[t.o11], ty, tx);
 }
 
 static inline PDL_HD long pdl_plane(const pdl_pp_map &m)

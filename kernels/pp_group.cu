@@ -2,8 +2,8 @@
  * (y + dy, x + dx) (first minimum of the float distance sqrt(dy^2 + dx^2), as
  * Detectron2's argmin over torch.norm), and the class histograms per instance
  * and the stuff areas are counted. Squared distances are compared first and
- * sqrt only when a center improves, which orders exactly like comparing
- * correctly rounded float norms; torch.norm may round a norm differently, so
+ * sqrt only for near-ties, which orders exactly like comparing correctly
+ * rounded float norms; torch.norm may round a norm differently, so
  * pixels within an ulp of equidistant could differ from PyTorch.
  *
  * The nearest-center search is exact but pruned: group_cells lists, for each
@@ -24,10 +24,14 @@ static PDL_HD void cells_kernel(const pdl_pp_group_args &a, long i)
     double y1 = fmin(y0 + PDL_PP_GRID, (double)a.map.out_h);
     double x1 = fmin(x0 + PDL_PP_GRID, (double)a.map.out_w);
     double best = INFINITY;
+    /* Centers are finite, so plain compares equal fmin / fmax / fabs and inline. */
     for (int c = 0; c < a.centers; c++) {
         double cy = a.center_y[c], cx = a.center_x[c];
-        double fy = fmax(fabs(cy - y0), fabs(cy - y1)), fx = fmax(fabs(cx - x0), fabs(cx - x1));
-        best = fmin(best, fy * fy + fx * fx);
+        double ay = cy - y0 > y0 - cy ? cy - y0 : y0 - cy, by = cy - y1 > y1 - cy ? cy - y1 : y1 - cy;
+        double ax = cx - x0 > x0 - cx ? cx - x0 : x0 - cx, bx = cx - x1 > x1 - cx ? cx - x1 : x1 - cx;
+        double fy = ay > by ? ay : by, fx = ax > bx ? ax : bx;
+        double d = fy * fy + fx * fx;
+        best = d < best ? d : best;
     }
     double bound = best * (1.0 + 1e-3) + 1.0;
     unsigned short *list = a.cell_list + i * a.centers;
@@ -52,15 +56,18 @@ static PDL_HD int nearest(const pdl_pp_group_args &a, float ly, float lx)
         list = a.cell_list + cell * a.centers;
         n = a.cell_n[cell];
     }
+    /* A square more than 2^-20 (relative) below best2 has a strictly smaller
+     * correctly rounded sqrt, so sqrt is only needed for near-ties. */
     int best = 0;
-    float best2 = INFINITY;
+    float best2 = INFINITY, clear = INFINITY; /* clear = best2 * (1 - 2^-20) */
     for (int j = 0; j < n; j++) {
         int c = list ? list[j] : j;
         float dy = pdl_fsub(a.center_y[c], ly), dx = pdl_fsub(a.center_x[c], lx);
         float d2 = pdl_fadd(pdl_fmul(dy, dy), pdl_fmul(dx, dx));
-        if (d2 < best2 && pdl_fsqrt(d2) < pdl_fsqrt(best2)) {
+        if (d2 < clear || (d2 < best2 && pdl_fsqrt(d2) < pdl_fsqrt(best2))) {
             best = c;
             best2 = d2;
+            clear = pdl_fmul(d2, 0.99999904632568359375f);
         }
     }
     return best;

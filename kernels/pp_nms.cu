@@ -7,8 +7,10 @@
  * Gil-Werman: one element owns a block of k window starts, computes suffix
  * maxima of its block and prefix maxima of the next, and combines them, so the
  * cost per pixel is independent of k (41 for COCO). Max is exact, so this
- * equals the brute-force pool bit for bit. The column pass emits the peaks
- * directly, in arbitrary order (top-k sorts them later).
+ * equals the brute-force pool bit for bit. The column pass handles
+ * PDL_PP_NMS_LANES adjacent columns per element (vectorised on the host, still
+ * tens of thousands of threads on the GPU) and emits the peaks directly, in
+ * arbitrary order (top-k sorts them later).
  */
 #include "pp_common.h"
 
@@ -41,17 +43,44 @@ struct row_emit {
     PDL_HD void operator()(int s, float v) const { out[s] = v; }
 };
 
-struct peak_emit {
-    const pdl_pp_nms_args *a;
-    int x;
-    PDL_HD void operator()(int s, float pooled) const
-    {
-        long p = (long)s * a->w + x;
-        float t = a->ctr[p];
-        if (t > 0.0f && t == pooled)
-            a->cand[pdl_atomic_add_u32(a->counter, 1u)] = (int)p;
+/* The column pass for window starts base .. base + k - 1 (rows) at L adjacent
+ * columns x0 .. x0 + L - 1: the same van Herk scheme as window_block, with
+ * the L columns innermost so the host vectorises them. Peaks are rare, so the
+ * test is a vector compare and the atomic only runs on a hit. */
+template <int L>
+static PDL_HD void cols_block(const pdl_pp_nms_args &a, int base, int x0)
+{
+    int r = a.k / 2;
+    float suf[PDL_PP_MAX_NMS][L], m[L], p[L];
+    for (int l = 0; l < L; l++)
+        m[l] = p[l] = -INFINITY;
+    for (int j = a.k - 1; j >= 0; j--) {
+        int u = base + j - r;
+        if (u >= 0 && u < a.h) {
+            const float *src = a.rowmax + (long)u * a.w + x0;
+            for (int l = 0; l < L; l++)
+                m[l] = src[l] > m[l] ? src[l] : m[l];
+        }
+        for (int l = 0; l < L; l++)
+            suf[j][l] = m[l];
     }
-};
+    for (int j = 0; j < a.k && base + j < a.h; j++) {
+        long row = (long)(base + j) * a.w + x0;
+        const float *t = a.ctr + row;
+        int hit = 0;
+        for (int l = 0; l < L; l++)
+            hit |= t[l] > 0.0f && t[l] == (suf[j][l] > p[l] ? suf[j][l] : p[l]);
+        for (int l = 0; hit && l < L; l++)
+            if (t[l] > 0.0f && t[l] == (suf[j][l] > p[l] ? suf[j][l] : p[l]))
+                a.cand[pdl_atomic_add_u32(a.counter, 1u)] = (int)(row + l);
+        int u = base + a.k + j - r;
+        if (u < a.h) {
+            const float *src = a.rowmax + (long)u * a.w + x0;
+            for (int l = 0; l < L; l++)
+                p[l] = src[l] > p[l] ? src[l] : p[l];
+        }
+    }
+}
 
 static PDL_HD void rows_kernel(const pdl_pp_nms_args &a, long i)
 {
@@ -62,11 +91,18 @@ static PDL_HD void rows_kernel(const pdl_pp_nms_args &a, long i)
     window_block(a.ctr + y * a.w, 1, a.w, a.k, b * a.k, e);
 }
 
+/* One element: a block of k window starts down PDL_PP_NMS_LANES adjacent
+ * columns (the last group of a row may be narrower and goes column by column). */
 static PDL_HD void cols_kernel(const pdl_pp_nms_args &a, long i)
 {
-    int b = (int)(i / a.w), x = (int)(i % a.w);
-    peak_emit e = {&a, x};
-    window_block(a.rowmax + x, a.w, a.h, a.k, b * a.k, e);
+    int groups = (a.w + PDL_PP_NMS_LANES - 1) / PDL_PP_NMS_LANES;
+    int b = (int)(i / groups), x0 = (int)(i % groups) * PDL_PP_NMS_LANES;
+    if (x0 + PDL_PP_NMS_LANES <= a.w) {
+        cols_block<PDL_PP_NMS_LANES>(a, b * a.k, x0);
+        return;
+    }
+    for (int x = x0; x < a.w; x++)
+        cols_block<1>(a, b * a.k, x);
 }
 
 extern "C" int PDL_EXEC(pp_nms_rows)(const pdl_pp_nms_args *in, void *stream)
@@ -78,5 +114,6 @@ extern "C" int PDL_EXEC(pp_nms_rows)(const pdl_pp_nms_args *in, void *stream)
 extern "C" int PDL_EXEC(pp_nms_cols)(const pdl_pp_nms_args *in, void *stream)
 {
     pdl_pp_nms_args a = *in;
-    return PDL_LAUNCH(cols_kernel, a, (long)((a.h + a.k - 1) / a.k) * a.w, stream);
+    long groups = (a.w + PDL_PP_NMS_LANES - 1) / PDL_PP_NMS_LANES;
+    return PDL_LAUNCH(cols_kernel, a, (long)((a.h + a.k - 1) / a.k) * groups, stream);
 }

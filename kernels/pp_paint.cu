@@ -6,39 +6,73 @@
  * Like grouping it runs over row segments and issues atomics per run of equal
  * segment. The probability of the instance's class at a pixel is the softmax
  * over all classes of the logits sampled from the head grid (channel-last when
- * semantic_cells prepared them, so the class loop reads contiguous memory and
- * vectorises on the host); sums are kept in 32.32 fixed point so they are
- * exact integers and do not depend on the order in which threads add them.
+ * semantic_cells prepared them, so the class loops read contiguous memory and
+ * vectorise on the host). The sampling is separable: each head column a
+ * segment touches is interpolated down to the row once, and a pixel only
+ * blends two such columns, shifted by its argmax logit (no max pass). Sums
+ * are kept in 32.32 fixed point so they are exact integers and do not depend
+ * on the order in which threads add them. Scores only need 1e-5, so rounding
+ * in another order than the argmax's sampling is fine; the map never depends
+ * on it.
  */
 #include "pp_common.h"
 
-/* Softmax probability of class `cls` at the pixel with taps t, over all
- * classes, in 32.32 fixed point; channel-last rows hold `classes` entries,
- * padding included. */
-template <bool ChannelLast>
-static inline PDL_HD unsigned long long class_prob_fixed(const float *logits, long plane,
-                                                         int classes, const pdl_tap &t, int cls)
+/* Logits of head column j interpolated down to the row with vertical tap ty,
+ * for `padded` classes (planar rows hold only `classes`; the rest is filled
+ * with -1e30, whose softmax weight is 0, as in the channel-last padding). */
+static inline PDL_HD void column_logits(const pdl_pp_paint_args &a, pdl_axis_tap ty, int j,
+                                        float *out)
 {
-    long cs = ChannelLast ? 1 : plane, ps = ChannelLast ? classes : 1;
-    float v[PDL_PP_PADDED(PDL_PP_MAX_CLASSES)];
-    const float *b00 = logits + t.o00 * ps, *b01 = logits + t.o01 * ps;
-    const float *b10 = logits + t.o10 * ps, *b11 = logits + t.o11 * ps;
-    float mx = -INFINITY;
-    PDL_SIMD_REDUCE(max, mx)
-    for (int c = 0; c < classes; c++) {
-        float top = pdl_fadd(pdl_fmul(b00[c * cs], t.lx0), pdl_fmul(b01[c * cs], t.lx1));
-        float bot = pdl_fadd(pdl_fmul(b10[c * cs], t.lx0), pdl_fmul(b11[c * cs], t.lx1));
-        v[c] = pdl_fadd(pdl_fmul(top, t.ly0), pdl_fmul(bot, t.ly1));
-        mx = v[c] > mx ? v[c] : mx;
+    int padded = PDL_PP_PADDED(a.classes);
+    long p0 = (long)ty.i0 * a.map.in_w + j, p1 = (long)ty.i1 * a.map.in_w + j;
+    if (a.logits) {
+        long plane = pdl_plane(a.map);
+        for (int c = 0; c < a.classes; c++)
+            out[c] = pdl_fadd(pdl_fmul(a.logits[c * plane + p0], ty.l0),
+                              pdl_fmul(a.logits[c * plane + p1], ty.l1));
+        for (int c = a.classes; c < padded; c++)
+            out[c] = -1e30f;
+        return;
     }
-    float sum = 0.0f;
-    PDL_SIMD_REDUCE(+, sum)
-    for (int c = 0; c < classes; c++)
-        sum += pdl_expf(pdl_fsub(v[c], mx));
-    float prob = pdl_expf(pdl_fsub(v[cls], mx)) / sum;
+    const float *r0 = a.logits_last + p0 * padded, *r1 = a.logits_last + p1 * padded;
+    for (int c = 0; c < padded; c += 4)
+        for (int l = 0; l < 4; l++)
+            out[c + l] = pdl_fadd(pdl_fmul(r0[c + l], ty.l0), pdl_fmul(r1[c + l], ty.l1));
+}
+
+/* e[c] = exp(v_c - v_top) for the logits v interpolated between head columns
+ * with row-interpolated logits c0 and c1 (weights lx0, lx1). `top` is the
+ * pixel's argmax class: its logit is the largest up to rounding, so it serves
+ * as the softmax shift. Classes come in blocks of 4 so the host vectorises
+ * without remainder loops. */
+static inline PDL_HD void softmax_terms(const float *c0, const float *c1, float lx0, float lx1,
+                                        int padded, int top, float *e)
+{
+    float mx = pdl_fadd(pdl_fmul(c0[top], lx0), pdl_fmul(c1[top], lx1));
+    for (int c = 0; c < padded; c += 4)
+        for (int l = 0; l < 4; l++)
+            e[c + l] = pdl_expf(
+                pdl_fsub(pdl_fadd(pdl_fmul(c0[c + l], lx0), pdl_fmul(c1[c + l], lx1)), mx));
+}
+
+/* e[cls] / sum(e) in 32.32 fixed point. */
+static inline PDL_HD unsigned long long prob_fixed(const float *e, int padded, int cls)
+{
+    float sum4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    for (int c = 0; c < padded; c += 4)
+        for (int l = 0; l < 4; l++)
+            sum4[l] += e[c + l];
+    float sum = (sum4[0] + sum4[1]) + (sum4[2] + sum4[3]);
+    float prob = e[cls] / sum;
     prob = prob >= 0.0f ? (prob < 1.0f ? prob : 1.0f) : 0.0f;
     return (unsigned long long)(prob * 4294967296.0f);
 }
+
+/* Largest class logit change between two head columns beyond which stepping
+ * the softmax terms (below) is not used: it bounds how far the terms drift
+ * from the shift taken at the first pixel (e^16 either way, far from float
+ * overflow or underflow) and the rounding the ratios add (about 1e-6). */
+#define PP_RATIO_MAX_DELTA 16.0f
 
 /* key > 0: instance id; key < 0: stuff class -key - 1; 0: void. */
 static PDL_HD void flush(const pdl_pp_paint_args &a, int key, int y, int x0, int x1, unsigned n,
@@ -69,6 +103,21 @@ static PDL_HD void paint_kernel(const pdl_pp_paint_args &a, long i)
     pdl_axis_tap ty = pdl_axis(y, a.map.scale_y, a.map.in_h);
     int run_key = 0, run_x = xs;
     unsigned long long run_prob = 0;
+    /* Row-interpolated logits of the two head columns the current pixel
+     * reads (col[side] for head column j[side]); pixels move right, so each
+     * column is interpolated once per segment. */
+    int padded = PDL_PP_PADDED(a.classes);
+    float col[2][PDL_PP_PADDED(PDL_PP_MAX_CLASSES)];
+    int j[2] = {-1, -1};
+    /* Softmax terms e, valid for pixel e_x. Between two pixels that read the
+     * same columns with weights that move by exactly `step` (upsampling by a
+     * power of two), every logit moves by exactly (c1 - c0) * step, so the
+     * terms of the next pixel are e * q with q = exp((c1 - c0) * step), the
+     * same for every pixel pair of the column pair: one exp per class and
+     * pair instead of one per class and pixel. */
+    float e[PDL_PP_PADDED(PDL_PP_MAX_CLASSES)], q[PDL_PP_PADDED(PDL_PP_MAX_CLASSES)];
+    int e_x = -1, q_ok = 0;
+    float q_step = 0.0f;
     for (int x = xs; x < xe; x++) {
         long p = (long)y * a.map.out_w + x;
         int id = a.ins[p], c = a.sem[p], key, v;
@@ -86,14 +135,50 @@ static PDL_HD void paint_kernel(const pdl_pp_paint_args &a, long i)
             run_x = x;
             run_prob = 0;
         }
-        if (id > 0) {
-            pdl_tap t = pdl_tap_make(ty, pdl_axis(x, a.map.scale_x, a.map.in_w), a.map.in_w);
-            run_prob += a.logits ? class_prob_fixed<false>(a.logits, pdl_plane(a.map), a.classes, t,
-                                                           a.ins_class[id])
-                                 : class_prob_fixed<true>(a.logits_last, 0,
-                                                          PDL_PP_PADDED(a.classes), t,
-                                                          a.ins_class[id]);
+        if (id == 0)
+            continue;
+        pdl_axis_tap tx = pdl_axis(x, a.map.scale_x, a.map.in_w);
+        int need[2] = {tx.i0, tx.i1};
+        for (int s = 0; s < 2; s++) {
+            if (j[s] == need[s])
+                continue;
+            if (j[1 - s] == need[s]) {
+                for (int k = 0; k < padded; k += 4)
+                    for (int l = 0; l < 4; l++)
+                        col[s][k + l] = col[1 - s][k + l];
+            } else {
+                column_logits(a, ty, need[s], col[s]);
+            }
+            j[s] = need[s];
+            q_ok = 0;
         }
+        if (e_x != x)
+            softmax_terms(col[0], col[1], tx.l0, tx.l1, padded, c, e);
+        run_prob += prob_fixed(e, padded, a.ins_class[id]);
+
+        if (x + 1 >= xe || a.ins[p + 1] == 0)
+            continue;
+        pdl_axis_tap next = pdl_axis(x + 1, a.map.scale_x, a.map.in_w);
+        float step = pdl_fsub(next.l1, tx.l1);
+        if (next.i0 != tx.i0 || next.i1 != tx.i1 || pdl_fsub(tx.l0, next.l0) != step)
+            continue;
+        if (!q_ok || step != q_step) {
+            int far = 0;
+            for (int k = 0; k < padded; k += 4)
+                for (int l = 0; l < 4; l++) {
+                    float d = pdl_fsub(col[1][k + l], col[0][k + l]);
+                    far |= d > PP_RATIO_MAX_DELTA || d < -PP_RATIO_MAX_DELTA || d != d;
+                    q[k + l] = pdl_expf(pdl_fmul(d, step));
+                }
+            if (far)
+                continue;
+            q_ok = 1;
+            q_step = step;
+        }
+        for (int k = 0; k < padded; k += 4)
+            for (int l = 0; l < 4; l++)
+                e[k + l] = pdl_fmul(e[k + l], q[k + l]);
+        e_x = x + 1;
     }
     flush(a, run_key, y, run_x, xe - 1, (unsigned)(xe - run_x), run_prob);
 }

@@ -19,30 +19,57 @@
  */
 #include "pp_common.h"
 
-static PDL_HD void heads_kernel(const pdl_pp_cells_args &a, long i)
+/* Head pixels i0 .. i0 + L - 1, pixels innermost: L independent update chains
+ * per class and one pass over each plane's contiguous run. */
+template <int L>
+static PDL_HD void heads_block(const pdl_pp_cells_args &a, long i0)
 {
     long plane = (long)a.in_h * a.in_w;
-    float *last = a.logits_last + i * PDL_PP_PADDED(a.classes);
-    float top = -INFINITY, second = -INFINITY, amax = 0.0f;
-    int win = 0;
+    int padded = PDL_PP_PADDED(a.classes);
+    float *last = a.logits_last + i0 * padded;
+    float top[L], second[L], amax[L];
+    int win[L];
+    for (int l = 0; l < L; l++) {
+        top[l] = second[l] = -INFINITY;
+        amax[l] = 0.0f;
+        win[l] = 0;
+    }
     for (int c = 0; c < a.classes; c++) {
-        float v = a.logits[c * plane + i];
-        last[c] = v;
-        amax = v > amax ? v : (-v > amax ? -v : amax);
-        if (v > top) {
-            second = top;
-            top = v;
-            win = c;
-        } else if (v > second) {
-            second = v;
+        const float *src = a.logits + c * plane + i0;
+        for (int l = 0; l < L; l++) {
+            float v = src[l], t = top[l], s = second[l], m = amax[l];
+            int w = win[l];
+            last[l * padded + c] = v;
+            /* plain min / max selects, so no branch on random data */
+            float lo = v > t ? t : v;
+            m = v > m ? v : m;
+            amax[l] = -v > m ? -v : m;
+            second[l] = lo > s ? lo : s;
+            win[l] = v > t ? c : w;
+            top[l] = v > t ? v : t;
         }
     }
-    for (int c = a.classes; c < PDL_PP_PADDED(a.classes); c++)
-        last[c] = -1e30f;
-    a.win[i] = (unsigned char)win;
-    a.top[i] = top;
-    a.second[i] = second;
-    a.amax[i] = amax;
+    for (int l = 0; l < L; l++) {
+        for (int c = a.classes; c < padded; c++)
+            last[l * padded + c] = -1e30f;
+        a.win[i0 + l] = (unsigned char)win[l];
+        a.top[i0 + l] = top[l];
+        a.second[i0 + l] = second[l];
+        a.amax[i0 + l] = amax[l];
+    }
+}
+
+/* One element: PDL_PP_HEAD_LANES adjacent head pixels (the last, shorter
+ * group goes pixel by pixel). */
+static PDL_HD void heads_kernel(const pdl_pp_cells_args &a, long i)
+{
+    long n = (long)a.in_h * a.in_w, i0 = i * PDL_PP_HEAD_LANES;
+    if (i0 + PDL_PP_HEAD_LANES <= n) {
+        heads_block<PDL_PP_HEAD_LANES>(a, i0);
+        return;
+    }
+    for (long j = i0; j < n; j++)
+        heads_block<1>(a, j);
 }
 
 static PDL_HD void cells_kernel(const pdl_pp_cells_args &a, long i)
@@ -106,28 +133,40 @@ static PDL_HD void semantic_kernel(const pdl_pp_semantic_args &a, long i)
     int xe = xs + PDL_PP_SEGMENT < a.map.out_w ? xs + PDL_PP_SEGMENT : a.map.out_w;
     pdl_axis_tap ty = pdl_axis(y, a.map.scale_y, a.map.in_h);
     long plane = pdl_plane(a.map);
+    /* Pixels that share a head column (4 in a row at x4 upsampling) share the
+     * tap offsets, the four center taps and the cell's class list. */
+    int col = -1, n = a.classes;
+    long o00 = 0, o01 = 0, o10 = 0, o11 = 0;
+    float c00 = 0.0f, c01 = 0.0f, c10 = 0.0f, c11 = 0.0f;
+    const unsigned char *list = NULL;
     for (int x = xs; x < xe; x++) {
         pdl_axis_tap tx = pdl_axis(x, a.map.scale_x, a.map.in_w);
-        pdl_tap t = pdl_tap_make(ty, tx, a.map.in_w);
+        if (tx.i0 != col) {
+            col = tx.i0;
+            pdl_tap t0 = pdl_tap_make(ty, tx, a.map.in_w);
+            o00 = t0.o00, o01 = t0.o01, o10 = t0.o10, o11 = t0.o11;
+            c00 = a.center[o00], c01 = a.center[o01], c10 = a.center[o10], c11 = a.center[o11];
+            if (a.cell_count) {
+                long cell = (long)ty.i0 * a.map.in_w + tx.i0;
+                n = a.cell_count[cell];
+                list = a.cell_classes + cell * a.classes;
+            }
+        }
         long p = (long)y * a.map.out_w + x;
-        float v = pdl_bilerp(a.center, t);
+        float v = pdl_blend(c00, c01, c10, c11, ty, tx);
         a.ctr[p] = v > a.threshold ? v : -1.0f;
 
-        const unsigned char *list = NULL;
-        int n = a.classes;
-        if (a.cell_count) {
-            long cell = (long)ty.i0 * a.map.in_w + tx.i0;
-            n = a.cell_count[cell];
-            list = a.cell_classes + cell * a.classes;
-        }
         int best = list && n == 1 ? list[0] : 0; /* a single candidate needs no sampling */
-        float best_v = 0.0f;
-        for (int j = 0; j < n && !(list && n == 1); j++) {
-            int c = list ? list[j] : j;
-            float l = pdl_bilerp(a.logits + c * plane, t);
-            if (j == 0 || l > best_v) {
-                best = c;
-                best_v = l;
+        if (!(list && n == 1)) {
+            pdl_tap t = {o00, o01, o10, o11, ty.l0, ty.l1, tx.l0, tx.l1};
+            float best_v = 0.0f;
+            for (int j = 0; j < n; j++) {
+                int c = list ? list[j] : j;
+                float l = pdl_bilerp(a.logits + c * plane, t);
+                if (j == 0 || l > best_v) {
+                    best = c;
+                    best_v = l;
+                }
             }
         }
         a.sem[p] = (unsigned char)best;
@@ -137,7 +176,8 @@ static PDL_HD void semantic_kernel(const pdl_pp_semantic_args &a, long i)
 extern "C" int PDL_EXEC(pp_semantic_heads)(const pdl_pp_cells_args *in, void *stream)
 {
     pdl_pp_cells_args a = *in;
-    return PDL_LAUNCH(heads_kernel, a, (long)a.in_h * a.in_w, stream);
+    long n = (long)a.in_h * a.in_w;
+    return PDL_LAUNCH(heads_kernel, a, (n + PDL_PP_HEAD_LANES - 1) / PDL_PP_HEAD_LANES, stream);
 }
 
 extern "C" int PDL_EXEC(pp_semantic_cells)(const pdl_pp_cells_args *in, void *stream)
