@@ -108,7 +108,7 @@ int main(int argc, char **argv)
     pdl_model_preprocess(&m.config, rgb, h, w, x);
     free(rgb);
     double t0 = now();
-    if (ops->prepare(ctx, &m, h, w, &err) != PDL_OK) {
+    if (ops->prepare(ctx, &m, 1, h, w, &err) != PDL_OK) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
@@ -117,7 +117,7 @@ int main(int argc, char **argv)
     pdl_head_outputs out;
     for (int r = -warmup; r < runs; r++) {
         t0 = now();
-        if (ops->prepare(ctx, &m, h, w, &err) != PDL_OK ||
+        if (ops->prepare(ctx, &m, 1, h, w, &err) != PDL_OK ||
             ops->run(ctx, x, PDL_RUN_FULL, &out, &err) != PDL_OK) {
             fprintf(stderr, "%s\n", err.msg);
             return 1;

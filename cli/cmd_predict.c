@@ -4,6 +4,11 @@
  * folder and the stages overlap: decode threads (read, decode, resize,
  * normalise) -> this thread (network + post-processing, which reuse their
  * per-size plans) -> write threads (PNGs, JSON, the JSON line on stdout).
+ * With --batch N the network stage takes up to N consecutive decoded images
+ * of one prepared size and runs them through the network together; an image
+ * of another size ends the batch (and starts the next one), as does the end
+ * of the input, so a batch never waits for images that will not come. Each
+ * queue holds N + 3 images, so memory stays bounded by a few batches.
  * Every output is written to a temporary name and renamed, the segments JSON
  * last, so a killed run leaves no partial file and --resume picks up where it
  * stopped.
@@ -40,6 +45,9 @@ static const char usage[] =
     "  -o, --output DIR      output folder (created)\n"
     "      --device D        auto (default), cpu, cuda or cuda:N\n"
     "      --threads N       CPU threads for the network (default: all cores)\n"
+    "      --batch N         run up to N consecutive same-sized images through the\n"
+    "                        network at once (default 1, at most 64); each JSON\n"
+    "                        line's network ms is then its batch's time / its size\n"
     "      --size S          test resize: shortest edge S (0 = keep the image size;\n"
     "                        default: the model's)\n"
     "      --max-size M      cap on the longest edge after resize (0 = none)\n"
@@ -77,6 +85,7 @@ typedef struct run {
     const char *outdir;
     pdl_output_options outputs;
     bool progress;
+    int batch; /* --batch */
     pdl_queue decoded, inferred;
     atomic_size_t next_to_decode;
     atomic_int decoders_left;
@@ -226,8 +235,9 @@ static bool outputs_complete(const char *outdir, const pdl_input *in, const pdl_
         struct stat sb;
         if (!suffixes[k])
             continue;
-        snprintf(path, sizeof path, "%s/%s%s", outdir, in->relname, suffixes[k]);
-        if (stat(path, &sb) != 0)
+        if (snprintf(path, sizeof path, "%s/%s%s", outdir, in->relname, suffixes[k]) >=
+                (int)sizeof path ||
+            stat(path, &sb) != 0)
             return false;
     }
     return true;
@@ -236,7 +246,8 @@ static bool outputs_complete(const char *outdir, const pdl_input *in, const pdl_
 static json_t *load_annotation(const char *outdir, const pdl_input *in)
 {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s.json", outdir, in->relname);
+    if (snprintf(path, sizeof path, "%s/%s.json", outdir, in->relname) >= (int)sizeof path)
+        return NULL;
     json_t *ann = json_load_file(path, 0, NULL);
     if (ann) /* per-image files name the PNG by stem; the run file by relative path */
         json_object_set_new(ann, "file_name", json_pack("s+", in->relname, ".png"));
@@ -307,6 +318,60 @@ static int check_unique_names(const pdl_input_list *list)
     return ok;
 }
 
+/* Fills batch[] with up to r->batch decoded images of one size (after the
+ * test resize), starting with *held (the image that ended the previous batch)
+ * or the queue. Failed decodes go straight on to the writers. Returns the
+ * count, 0 at the end of the input; an image of another size is left in
+ * *held. */
+static int next_batch(run *r, job **held, job **batch)
+{
+    int n = 0;
+    while (n < r->batch) {
+        job *j = *held ? *held : pdl_queue_pop(&r->decoded);
+        *held = NULL;
+        if (!j)
+            break;
+        if (j->failed) {
+            pdl_queue_push(&r->inferred, j);
+            continue;
+        }
+        if (n > 0 && (j->input.h != batch[0]->input.h || j->input.w != batch[0]->input.w)) {
+            *held = j;
+            break;
+        }
+        batch[n++] = j;
+    }
+    return n;
+}
+
+/* The network once for the batch, post-processing per image; when it fails
+ * every image of the batch is reported with the reason. */
+static void infer_batch(run *r, job **batch, int n)
+{
+    pdl_engine_input in[PDL_MAX_BATCH];
+    const char *names[PDL_MAX_BATCH];
+    pdl_prediction pred[PDL_MAX_BATCH];
+    pdl_engine_times t[PDL_MAX_BATCH];
+    for (int i = 0; i < n; i++) {
+        in[i] = batch[i]->input;
+        names[i] = r->inputs->items[batch[i]->index].relname;
+    }
+    pdl_error err;
+    pdl_status st = pdl_engine_infer_batch(r->engine, in, n, names, pred, t, &err);
+    for (int i = 0; i < n; i++) {
+        job *j = batch[i];
+        j->failed = st != PDL_OK;
+        if (st == PDL_OK) {
+            j->pred = pred[i];
+            j->ms_network = t[i].network_ms;
+            j->ms_postprocess = t[i].postprocess_ms;
+        } else {
+            j->err = err;
+        }
+        pdl_queue_push(&r->inferred, j);
+    }
+}
+
 static void run_pipeline(run *r)
 {
     int decoders = 1, writers = 1;
@@ -317,18 +382,10 @@ static void run_pipeline(run *r)
         pthread_create(&dec[i], NULL, decode_worker, r);
     for (int i = 0; i < writers; i++)
         pthread_create(&wr[i], NULL, write_worker, r);
-    job *j;
-    while ((j = pdl_queue_pop(&r->decoded)) != NULL) {
-        if (!j->failed) {
-            pdl_engine_times t = {0};
-            pdl_status st = pdl_engine_infer(r->engine, &j->input, r->inputs->items[j->index].relname,
-                                             &j->pred, &t, &j->err);
-            j->failed = st != PDL_OK;
-            j->ms_network = t.network_ms;
-            j->ms_postprocess = t.postprocess_ms;
-        }
-        pdl_queue_push(&r->inferred, j);
-    }
+    job *held = NULL, *batch[PDL_MAX_BATCH];
+    int n;
+    while ((n = next_batch(r, &held, batch)) > 0)
+        infer_batch(r, batch, n);
     pdl_queue_close(&r->inferred);
     for (int i = 0; i < decoders; i++)
         pthread_join(dec[i], NULL);
@@ -338,11 +395,12 @@ static void run_pipeline(run *r)
 
 int cmd_predict(int argc, char **argv)
 {
-    enum { OPT_DEVICE = 256, OPT_THREADS, OPT_SIZE, OPT_MAX_SIZE, OPT_SEMANTIC, OPT_INSTANCE, OPT_VIS,
+    enum { OPT_DEVICE = 256, OPT_THREADS, OPT_BATCH, OPT_SIZE, OPT_MAX_SIZE, OPT_SEMANTIC, OPT_INSTANCE, OPT_VIS,
            OPT_SHARD, OPT_RESUME, OPT_THRESHOLD, OPT_NMS, OPT_TOPK, OPT_STUFF, OPT_COMPAT, OPT_DUMP };
     static const struct option options[] = {
         {"output", required_argument, NULL, 'o'},        {"device", required_argument, NULL, OPT_DEVICE},
         {"threads", required_argument, NULL, OPT_THREADS}, {"size", required_argument, NULL, OPT_SIZE},
+        {"batch", required_argument, NULL, OPT_BATCH},
         {"max-size", required_argument, NULL, OPT_MAX_SIZE}, {"semantic", no_argument, NULL, OPT_SEMANTIC},
         {"instance", no_argument, NULL, OPT_INSTANCE},   {"vis", no_argument, NULL, OPT_VIS},
         {"shard", required_argument, NULL, OPT_SHARD},   {"resume", no_argument, NULL, OPT_RESUME},
@@ -353,7 +411,7 @@ int cmd_predict(int argc, char **argv)
         {NULL, 0, NULL, 0}};
     pdl_engine_options eo;
     pdl_engine_options_default(&eo);
-    run r = {0};
+    run r = {.batch = 1};
     const char *outdir = NULL;
     bool resume = false, quiet = false;
     unsigned shard_index = 0, shard_count = 1;
@@ -370,6 +428,10 @@ int cmd_predict(int argc, char **argv)
         case OPT_THREADS:
             if (!parse_int(optarg, 1, 1024, &eo.device.threads))
                 return cli_usage_error("predict", "bad --threads '%s' (1..1024)", optarg);
+            break;
+        case OPT_BATCH:
+            if (!parse_int(optarg, 1, PDL_MAX_BATCH, &r.batch))
+                return cli_usage_error("predict", "bad --batch '%s' (1..%d)", optarg, PDL_MAX_BATCH);
             break;
         case OPT_SIZE:
             if (!parse_int(optarg, 0, 16384, &eo.short_edge))
@@ -478,8 +540,9 @@ int cmd_predict(int argc, char **argv)
         }
     }
     pthread_mutex_init(&r.print_lock, NULL);
-    pdl_queue_init(&r.decoded, 4);
-    pdl_queue_init(&r.inferred, 4);
+    /* room for the next batch while one runs, and for one batch to write */
+    pdl_queue_init(&r.decoded, (size_t)r.batch + 3);
+    pdl_queue_init(&r.inferred, (size_t)r.batch + 3);
     r.started = now_ms();
     run_pipeline(&r);
     if (r.progress)

@@ -21,7 +21,7 @@ typedef struct pdl_device_request {
 
 /* Counters for tests and --verbose output. */
 typedef struct pdl_backend_stats {
-    int plans_built;      /* network plans made so far (one per new input size) */
+    int plans_built;      /* network plans made so far (one per new batch and input size) */
     int plans_cached;     /* plans held now */
     int reorders;         /* layout conversions inside the current plan's network */
     int own_ops;          /* ops of the current plan run by our kernels, not the library's */
@@ -32,20 +32,27 @@ typedef struct pdl_backend_stats {
     size_t output_bytes;  /* full-size outputs and stage copies */
 } pdl_backend_stats;
 
+/* The largest batch prepare accepts (predict's --batch limit). */
+#define PDL_MAX_BATCH 64
+
 typedef struct pdl_backend_ops {
     const char *name; /* "cpu", "cuda" */
     pdl_status (*open)(const pdl_device_request *req, void **ctx, pdl_error *err);
     void (*close)(void *ctx);
     /* One line naming the device, e.g. "cpu (oneDNN 2.6.3, 2 threads)". */
     void (*describe)(void *ctx, char *buf, size_t size);
-    /* Makes `model` (which must outlive its use here) ready to run on an image
-     * of height x width: the input is padded to the config's size_divisibility
-     * (pdl_model_input_size). Plans are cached by padded size, so calling this
-     * for every image of a folder of same-sized images plans once. */
-    pdl_status (*prepare)(void *ctx, const pdl_model *model, int height, int width,
+    /* Makes `model` (which must outlive its use here) ready to run on `batch`
+     * (>= 1) images of height x width: the input is padded to the config's
+     * size_divisibility (pdl_model_input_size). Plans are cached by (batch,
+     * padded size), so calling this for every batch of a folder of same-sized
+     * images plans once per batch size. A backend without batching fails with
+     * PDL_ERR_UNSUPPORTED for batch > 1. */
+    pdl_status (*prepare)(void *ctx, const pdl_model *model, int batch, int height, int width,
                           pdl_error *err);
-    /* Runs the network prepared last on `input`, [3][hp][wp] normalised and
-     * padded (pdl_model_preprocess). flags: PDL_RUN_FULL, PDL_RUN_STAGES. */
+    /* Runs the network prepared last on `input`, [batch][3][hp][wp] normalised
+     * and padded (pdl_model_preprocess per image, contiguous), filling
+     * out[0..batch-1], one per image. flags (PDL_RUN_FULL, PDL_RUN_STAGES)
+     * apply to every image. */
     pdl_status (*run)(void *ctx, const float *input, unsigned flags, pdl_head_outputs *out,
                       pdl_error *err);
     void (*stats)(void *ctx, pdl_backend_stats *out);

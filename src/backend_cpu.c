@@ -1,9 +1,9 @@
 /* backend_cpu.c - the CPU backend: the network on oneDNN (plans in
  * cpu_plan.c), OpenMP threads as requested.
  *
- * Plans are cached by padded input size (least recently used out first), so a
- * folder of same-sized images plans once and a folder alternating between a
- * few sizes does not re-plan either. All plans share one activation arena and
+ * Plans are cached by (batch, padded input size), least recently used out
+ * first, so a folder of same-sized images plans once per batch size and a
+ * folder alternating between a few sizes does not re-plan either. All plans share one activation arena and
  * one scratchpad, sized for the largest plan, and one copy of the weights.
  */
 #include "backend.h"
@@ -16,7 +16,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PLAN_CACHE 4
+/* room for a few sizes, each with a full and a short last batch */
+#define PLAN_CACHE 8
 
 typedef struct cpu_context {
     int threads;
@@ -25,7 +26,7 @@ typedef struct cpu_context {
     unsigned long last_use[PLAN_CACHE];
     unsigned long clock;
     pdl_cpu_plan *current;
-    int height, width; /* the image size of the last prepare (the crop) */
+    int batch, height, width; /* of the last prepare (height x width: the crop) */
     int plans_built;
     float *full;       /* the x4 outputs */
     size_t full_floats;
@@ -118,11 +119,16 @@ static pdl_status use_model(cpu_context *c, const pdl_model *model, pdl_error *e
     return PDL_OK;
 }
 
-/* The plan for hp x wp, else an empty slot, else the least recently used. */
-static int find_slot(const cpu_context *c, int hp, int wp)
+static bool plan_is(const pdl_cpu_plan *p, int batch, int hp, int wp)
+{
+    return p && p->batch == batch && p->hp == hp && p->wp == wp;
+}
+
+/* The plan for (batch, hp, wp), else an empty slot, else the least recently used. */
+static int find_slot(const cpu_context *c, int batch, int hp, int wp)
 {
     for (int i = 0; i < PLAN_CACHE; i++)
-        if (c->plans[i] && c->plans[i]->hp == hp && c->plans[i]->wp == wp)
+        if (plan_is(c->plans[i], batch, hp, wp))
             return i;
     int victim = 0;
     for (int i = 0; i < PLAN_CACHE; i++) {
@@ -134,24 +140,27 @@ static int find_slot(const cpu_context *c, int hp, int wp)
     return victim;
 }
 
-static pdl_status cpu_prepare(void *ctx, const pdl_model *model, int height, int width,
-                              pdl_error *err)
+static pdl_status cpu_prepare(void *ctx, const pdl_model *model, int batch, int height,
+                              int width, pdl_error *err)
 {
     cpu_context *c = ctx;
     if (height < 1 || width < 1)
         return pdl_fail(err, PDL_ERR_ARG, "cpu backend: bad image size %dx%d", width, height);
+    if (batch < 1 || batch > PDL_MAX_BATCH)
+        return pdl_fail(err, PDL_ERR_ARG, "cpu backend: bad batch size %d (1..%d)", batch,
+                        PDL_MAX_BATCH);
     omp_set_num_threads(c->threads);
     pdl_status st = use_model(c, model, err);
     if (st != PDL_OK)
         return st;
     int hp, wp;
     pdl_model_input_size(&model->config, height, width, &hp, &wp);
-    int slot = find_slot(c, hp, wp);
-    if (!c->plans[slot] || c->plans[slot]->hp != hp || c->plans[slot]->wp != wp) {
+    int slot = find_slot(c, batch, hp, wp);
+    if (!plan_is(c->plans[slot], batch, hp, wp)) {
         pdl_cpu_plan_free(c->plans[slot]);
         c->plans[slot] = NULL;
         c->current = NULL;
-        st = pdl_cpu_plan_create(&c->sh, hp, wp, &c->plans[slot], err);
+        st = pdl_cpu_plan_create(&c->sh, batch, hp, wp, &c->plans[slot], err);
         if (st != PDL_OK)
             return st;
         c->plans_built++;
@@ -164,39 +173,47 @@ static pdl_status cpu_prepare(void *ctx, const pdl_model *model, int height, int
         return st;
     c->last_use[slot] = ++c->clock;
     c->current = p;
+    c->batch = batch;
     c->height = height;
     c->width = width;
     return PDL_OK;
 }
 
-static pdl_status upsample_outputs(cpu_context *c, pdl_head_outputs *out, pdl_error *err)
+/* The x4 outputs of every image of the batch, one after the other. */
+static pdl_status upsample_outputs(cpu_context *c, pdl_head_outputs *outs, pdl_error *err)
 {
-    if (out->height > 4 * out->h4 || out->width > 4 * out->w4)
+    if (outs->height > 4 * outs->h4 || outs->width > 4 * outs->w4)
         return pdl_fail(err, PDL_ERR_ARG, "cpu backend: heads at %dx%d cannot cover %dx%d",
-                        out->w4, out->h4, out->width, out->height);
-    size_t plane = (size_t)out->height * out->width;
-    size_t need = (size_t)(out->num_classes + 3) * plane;
+                        outs->w4, outs->h4, outs->width, outs->height);
+    size_t plane = (size_t)outs->height * outs->width;
+    size_t per_image = (size_t)(outs->num_classes + 3) * plane;
+    size_t need = (size_t)c->batch * per_image;
     if (need > c->full_floats) {
         free(c->full);
         c->full_floats = 0;
         c->full = malloc(need * sizeof *c->full);
         if (!c->full)
             return pdl_fail(err, PDL_ERR_NOMEM, "cpu backend: out of memory for %dx%d outputs",
-                            out->width, out->height);
+                            outs->width, outs->height);
         c->full_floats = need;
     }
-    float *sem = c->full, *center = sem + out->num_classes * plane, *offset = center + plane;
-    pdl_status st = pdl_upsample_crop(out->sem_logits, out->num_classes, out->h4, out->w4, 4,
-                                      out->height, out->width, 1.0f, sem, err);
-    if (st == PDL_OK)
-        st = pdl_upsample_crop(out->center, 1, out->h4, out->w4, 4, out->height, out->width,
-                               1.0f, center, err);
-    if (st == PDL_OK)
-        st = pdl_upsample_crop(out->offset, 2, out->h4, out->w4, 4, out->height, out->width,
-                               4.0f, offset, err);
-    out->sem_logits_up = sem;
-    out->center_up = center;
-    out->offset_up = offset;
+    pdl_status st = PDL_OK;
+    for (int n = 0; n < c->batch && st == PDL_OK; n++) {
+        pdl_head_outputs *out = &outs[n];
+        float *sem = c->full + n * per_image, *center = sem + out->num_classes * plane;
+        float *offset = center + plane;
+        st = pdl_upsample_crop(out->sem_logits, out->num_classes, out->h4, out->w4, 4,
+                               out->height, out->width, 1.0f, sem, err);
+        if (st == PDL_OK)
+            st = pdl_upsample_crop(out->center, 1, out->h4, out->w4, 4, out->height, out->width,
+                                   1.0f, center, err);
+        if (st == PDL_OK)
+            st = pdl_upsample_crop(out->offset, 2, out->h4, out->w4, 4, out->height, out->width,
+                                   4.0f, offset, err);
+        out->sem_logits_up = sem;
+        out->center_up = center;
+        out->offset_up = offset;
+    }
     return st;
 }
 
@@ -206,21 +223,24 @@ static pdl_status cpu_run(void *ctx, const float *input, unsigned flags, pdl_hea
     cpu_context *c = ctx;
     if (!c->current)
         return pdl_fail(err, PDL_ERR_ARG, "cpu backend: run without a successful prepare");
-    memset(out, 0, sizeof *out);
-    out->height = c->height;
-    out->width = c->width;
+    memset(out, 0, (size_t)c->batch * sizeof *out);
+    for (int n = 0; n < c->batch; n++) {
+        out[n].height = c->height;
+        out[n].width = c->width;
+    }
     omp_set_num_threads(c->threads);
     if (flags & PDL_RUN_STAGES)
         flags |= PDL_RUN_FULL;
     pdl_status st = pdl_cpu_plan_run(c->current, &c->sh, input, flags, out, err);
     if (st == PDL_OK && (flags & PDL_RUN_FULL))
         st = upsample_outputs(c, out, err);
-    if (st == PDL_OK && (flags & PDL_RUN_STAGES)) {
-        const float *up[3] = {out->sem_logits_up, out->center_up, out->offset_up};
-        const int ch[3] = {out->num_classes, 1, 2};
+    for (int n = 0; n < c->batch && st == PDL_OK && (flags & PDL_RUN_STAGES); n++) {
+        pdl_head_outputs *o = &out[n];
+        const float *up[3] = {o->sem_logits_up, o->center_up, o->offset_up};
+        const int ch[3] = {o->num_classes, 1, 2};
         for (int i = 0; i < 3; i++)
-            out->stages[PDL_STAGE_SEM_LOGITS_UP + i] =
-                (pdl_stage_tensor){true, ch[i], out->height, out->width, up[i]};
+            o->stages[PDL_STAGE_SEM_LOGITS_UP + i] =
+                (pdl_stage_tensor){true, ch[i], o->height, o->width, up[i]};
     }
     return st;
 }

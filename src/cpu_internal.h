@@ -33,9 +33,10 @@ size_t pdl_cpu_place_blocks(pdl_cpu_block *blocks, int n);
 
 /* conv + bias (+ sum post-op for the residual) (+ ReLU); src, weights and dst
  * in the layouts oneDNN prefers. */
-pdl_status pdl_cpu_conv_pd(dnnl_engine_t eng, const pdl_conv *c, pdl_shape in, pdl_shape out,
-                           dnnl_primitive_desc_t *pd, pdl_error *err);
-/* Max or average pooling, no dilation; padding as PyTorch (floor mode). */
+pdl_status pdl_cpu_conv_pd(dnnl_engine_t eng, const pdl_conv *c, int batch, pdl_shape in,
+                           pdl_shape out, dnnl_primitive_desc_t *pd, pdl_error *err);
+/* Max or average pooling, no dilation; padding as PyTorch (floor mode). The
+ * output has src's batch, as for resampling. */
 pdl_status pdl_cpu_pool_pd(dnnl_engine_t eng, bool max, const dnnl_memory_desc_t *src,
                            pdl_shape out, const int kernel[2], int stride, int pad,
                            dnnl_primitive_desc_t *pd, pdl_error *err);
@@ -47,12 +48,12 @@ pdl_status pdl_cpu_concat_pd(dnnl_engine_t eng, int n, const dnnl_memory_desc_t 
 pdl_status pdl_cpu_reorder_pd(dnnl_engine_t eng, const dnnl_memory_desc_t *src,
                               const dnnl_memory_desc_t *dst, dnnl_primitive_desc_t *pd,
                               pdl_error *err);
-/* Plain NCHW f32 descriptor of a batch-1 tensor. */
-dnnl_memory_desc_t pdl_cpu_plain_md(pdl_shape s);
+/* Plain NCHW f32 descriptor of `batch` tensors of shape s. */
+dnnl_memory_desc_t pdl_cpu_plain_md(int batch, pdl_shape s);
 /* Scratchpad bytes a primitive descriptor asks for. */
 size_t pdl_cpu_scratch_size(const_dnnl_primitive_desc_t pd);
 
-/* ---- ops of our own (cpu_custom.c), NHWC, batch 1 -------------------------------- */
+/* ---- ops of our own (cpu_custom.c), NHWC, one image (cpu_run.c loops over the batch) -------------------------------- */
 
 /* Depthwise conv, stride 1, output h x w (pad = dil * (k - 1) / 2); wt is
  * [k][k][c] (tap-major, channels innermost), then bias and optional ReLU. */
@@ -106,10 +107,10 @@ typedef struct pdl_cpu_tensor {
     dnnl_memory_t mem;
 } pdl_cpu_tensor;
 
-/* Everything for one input size. Tensors 0..model->ntensors-1 are the graph's;
+/* Everything for one (batch, input size). Tensors 0..model->ntensors-1 are the graph's;
  * reorder targets follow. */
 typedef struct pdl_cpu_plan {
-    int hp, wp;
+    int batch, hp, wp;
     int ntensors, cap_tensors;
     pdl_cpu_tensor *t;
     int nblocks;
@@ -144,12 +145,12 @@ typedef struct pdl_cpu_shared {
     size_t weight_bytes;
 } pdl_cpu_shared;
 
-/* Plans every primitive and buffer for a padded input of hp x wp. */
-pdl_status pdl_cpu_plan_create(pdl_cpu_shared *sh, int hp, int wp, pdl_cpu_plan **out,
+/* Plans every primitive and buffer for `batch` padded inputs of hp x wp. */
+pdl_status pdl_cpu_plan_create(pdl_cpu_shared *sh, int batch, int hp, int wp, pdl_cpu_plan **out,
                                pdl_error *err);
 void pdl_cpu_plan_free(pdl_cpu_plan *p);
-/* Runs the network on input [3][hp][wp]; fills the /4 outputs and, with
- * PDL_RUN_STAGES, every graph stage. The caller has sized sh's arena and
+/* Runs the network on input [batch][3][hp][wp]; fills the /4 outputs of
+ * out[0..batch-1] and, with PDL_RUN_STAGES, every graph stage. The caller has sized sh's arena and
  * scratchpad to the plan's arena_bytes and scratch_bytes. */
 pdl_status pdl_cpu_plan_run(pdl_cpu_plan *p, pdl_cpu_shared *sh, const float *input,
                             unsigned flags, pdl_head_outputs *out, pdl_error *err);

@@ -4,7 +4,9 @@
  * destination, so oneDNN picks its blocked layouts (nChw16c on AVX-512) and
  * the fastest kernel (NHWC brgemm convs on this AVX-512 machine); bias, the residual add (a sum post-op: the destination
  * buffer already holds the residual) and ReLU are fused into the conv.
- * Pooling, resampling and concat take whatever layout their input has. Every
+ * Pooling, resampling and concat take whatever layout (and batch) their input
+ * has. Every tensor's N is the plan's batch: one primitive call runs the
+ * whole batch. Every
  * primitive uses a caller-provided scratchpad, so one buffer serves them all.
  */
 #include "cpu_internal.h"
@@ -28,15 +30,15 @@ static dnnl_memory_desc_t md_of(int n, const dnnl_dim_t *dims, dnnl_format_tag_t
     return md;
 }
 
-dnnl_memory_desc_t pdl_cpu_plain_md(pdl_shape s)
+dnnl_memory_desc_t pdl_cpu_plain_md(int batch, pdl_shape s)
 {
-    dnnl_dims_t d = {1, s.c, s.h, s.w};
+    dnnl_dims_t d = {batch, s.c, s.h, s.w};
     return md_of(4, d, dnnl_nchw);
 }
 
-static dnnl_memory_desc_t any_md(pdl_shape s)
+static dnnl_memory_desc_t any_md(dnnl_dim_t batch, pdl_shape s)
 {
-    dnnl_dims_t d = {1, s.c, s.h, s.w};
+    dnnl_dims_t d = {batch, s.c, s.h, s.w};
     return md_of(4, d, dnnl_format_tag_any);
 }
 
@@ -54,13 +56,13 @@ static dnnl_status_t new_attr(dnnl_primitive_attr_t *attr)
     return s;
 }
 
-pdl_status pdl_cpu_conv_pd(dnnl_engine_t eng, const pdl_conv *c, pdl_shape in, pdl_shape out,
-                           dnnl_primitive_desc_t *pd, pdl_error *err)
+pdl_status pdl_cpu_conv_pd(dnnl_engine_t eng, const pdl_conv *c, int batch, pdl_shape in,
+                           pdl_shape out, dnnl_primitive_desc_t *pd, pdl_error *err)
 {
     pdl_status st = PDL_OK;
     dnnl_primitive_attr_t attr = NULL;
     dnnl_post_ops_t ops = NULL;
-    dnnl_memory_desc_t src = any_md(in), dst = any_md(out);
+    dnnl_memory_desc_t src = any_md(batch, in), dst = any_md(batch, out);
     dnnl_memory_desc_t wei, bias;
     dnnl_dims_t bias_dims = {c->cout};
     bias = md_of(1, bias_dims, dnnl_a);
@@ -100,7 +102,7 @@ pdl_status pdl_cpu_pool_pd(dnnl_engine_t eng, bool max, const dnnl_memory_desc_t
 {
     pdl_status st = PDL_OK;
     dnnl_primitive_attr_t attr = NULL;
-    dnnl_memory_desc_t dst = any_md(out);
+    dnnl_memory_desc_t dst = any_md(src->dims[0], out);
     dnnl_dims_t strides = {stride, stride}, k = {kernel[0], kernel[1]}, dil = {0, 0};
     dnnl_dims_t pl = {pad, pad};
     /* PyTorch's floor mode: the right padding that makes oneDNN's size formula exact */
@@ -125,7 +127,7 @@ pdl_status pdl_cpu_resize_pd(dnnl_engine_t eng, const dnnl_memory_desc_t *src, p
 {
     pdl_status st = PDL_OK;
     dnnl_primitive_attr_t attr = NULL;
-    dnnl_memory_desc_t dst = any_md(out);
+    dnnl_memory_desc_t dst = any_md(src->dims[0], out);
     dnnl_resampling_desc_t desc;
     DNNL_CHECK(dnnl_resampling_forward_desc_init(&desc, dnnl_forward_inference,
                                                  dnnl_resampling_linear, NULL, src, &dst),

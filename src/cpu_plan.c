@@ -1,4 +1,6 @@
-/* cpu_plan.c - turns the graph into oneDNN primitives for one input size.
+/* cpu_plan.c - turns the graph into oneDNN primitives for one input size and
+ * batch (every tensor has N = batch, so each primitive runs the whole batch
+ * in one call).
  *
  * Walking the ops in order, each op gets its primitive; each tensor takes the
  * layout its producer chose (blocked for convs), and a reorder step is
@@ -146,17 +148,17 @@ static int as_layout(builder *b, int t, const dnnl_memory_desc_t *md, pdl_status
     return dnnl_memory_desc_equal(&b->p->t[t].md, md) ? t : reorder(b, t, md, -1, st);
 }
 
-static dnnl_memory_desc_t nhwc_md(pdl_shape s)
+static dnnl_memory_desc_t nhwc_md(int batch, pdl_shape s)
 {
     dnnl_memory_desc_t md;
-    dnnl_dims_t d = {1, s.c, s.h, s.w};
+    dnnl_dims_t d = {batch, s.c, s.h, s.w};
     dnnl_memory_desc_init_by_tag(&md, 4, d, dnnl_f32, dnnl_nhwc);
     return md;
 }
 
-static bool is_nhwc(const pdl_cpu_tensor *t)
+static bool is_nhwc(const pdl_cpu_plan *p, const pdl_cpu_tensor *t)
 {
-    dnnl_memory_desc_t md = nhwc_md(t->shape);
+    dnnl_memory_desc_t md = nhwc_md(p->batch, t->shape);
     return dnnl_memory_desc_equal(&t->md, &md);
 }
 
@@ -167,7 +169,7 @@ static bool own_depthwise(const builder *b, const pdl_op *op, const_dnnl_primiti
     const pdl_conv *c = &op->conv;
     const char *impl = NULL;
     if (c->groups != c->cin || c->cin != c->cout || c->stride != 1 || c->residual >= 0 ||
-        !is_nhwc(&b->p->t[op->in[0]]))
+        !is_nhwc(b->p, &b->p->t[op->in[0]]))
         return false;
     if (dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl) != dnnl_success)
         return false;
@@ -180,7 +182,7 @@ static pdl_status plan_own_depthwise(builder *b, const pdl_op *op, const pdl_sha
     pdl_cpu_plan *p = b->p;
     size_t taps = (size_t)c->kernel * c->kernel;
     float *aux = malloc((taps + 1) * c->cout * sizeof *aux);
-    dnnl_memory_desc_t md = nhwc_md(shapes[op->out]);
+    dnnl_memory_desc_t md = nhwc_md(p->batch, shapes[op->out]);
     if (!aux || define_tensor(p, op->out, &md, shapes[op->out]) < 0) {
         free(aux);
         return pdl_fail(b->err, PDL_ERR_NOMEM, "cpu plan: out of memory");
@@ -211,7 +213,8 @@ static pdl_status plan_box_filter(builder *b, const pdl_op *op, const pdl_shape 
 {
     pdl_cpu_plan *p = b->p;
     pdl_shape in = shapes[op->in[0]], rows = {in.c, in.h, shapes[op->out].w};
-    dnnl_memory_desc_t out_md = nhwc_md(shapes[op->out]), rows_md = nhwc_md(rows);
+    dnnl_memory_desc_t out_md = nhwc_md(p->batch, shapes[op->out]);
+    dnnl_memory_desc_t rows_md = nhwc_md(1, rows); /* scratch, reused image by image */
     int scratch = define_tensor(p, -1, &rows_md, rows);
     if (scratch < 0 || define_tensor(p, op->out, &out_md, shapes[op->out]) < 0)
         return pdl_fail(b->err, PDL_ERR_NOMEM, "cpu plan: out of memory");
@@ -235,7 +238,8 @@ static pdl_status plan_conv(builder *b, int index, const pdl_shape *shapes)
     pdl_cpu_plan *p = b->p;
     dnnl_primitive_desc_t pd;
     pdl_status st =
-        pdl_cpu_conv_pd(b->sh->engine, c, shapes[op->in[0]], shapes[op->out], &pd, b->err);
+        pdl_cpu_conv_pd(b->sh->engine, c, p->batch, shapes[op->in[0]], shapes[op->out], &pd,
+                        b->err);
     if (st != PDL_OK)
         return st;
     if (own_depthwise(b, op, pd)) {
@@ -299,7 +303,7 @@ static pdl_status plan_layout_op(builder *b, int index, const pdl_shape *shapes)
         /* the kernel clamped per dimension; {0, 0} (global) is the whole map */
         int k[2] = {op->kernel[0] > 0 && op->kernel[0] < in.h ? op->kernel[0] : in.h,
                     op->kernel[1] > 0 && op->kernel[1] < in.w ? op->kernel[1] : in.w};
-        if ((k[0] < in.h || k[1] < in.w) && is_nhwc(&p->t[op->in[0]]))
+        if ((k[0] < in.h || k[1] < in.w) && is_nhwc(p, &p->t[op->in[0]]))
             return plan_box_filter(b, op, shapes, k);
         st = pdl_cpu_pool_pd(eng, false, src, out, k, 1, 0, &pd, b->err);
     } else if (op->kind == PDL_OP_RESIZE) {
@@ -331,14 +335,14 @@ static pdl_status plan_outputs(builder *b)
         p->out_tensor[s] = m->stage_tensor[s];
     for (int i = 0; i < 3 && st == PDL_OK; i++) {
         int t = m->stage_tensor[head_outputs[i]];
-        dnnl_memory_desc_t plain = pdl_cpu_plain_md(p->t[t].shape);
+        dnnl_memory_desc_t plain = pdl_cpu_plain_md(p->batch, p->t[t].shape);
         p->out_tensor[head_outputs[i]] = as_layout(b, t, &plain, &st);
     }
     for (int i = 0; i < 3 && st == PDL_OK; i++)
         p->blocks[p->t[p->out_tensor[head_outputs[i]]].block].last = INT_MAX;
     for (int s = 0; s < PDL_STAGE_GRAPH_COUNT && st == PDL_OK; s++) {
         const pdl_cpu_tensor *t = &p->t[m->stage_tensor[s]];
-        dnnl_memory_desc_t plain = pdl_cpu_plain_md(t->shape);
+        dnnl_memory_desc_t plain = pdl_cpu_plain_md(p->batch, t->shape);
         dnnl_primitive_desc_t pd;
         st = pdl_cpu_reorder_pd(b->sh->engine, &t->md, &plain, &pd, b->err);
         if (st != PDL_OK)
@@ -386,8 +390,10 @@ static pdl_status make_memories(builder *b)
     return PDL_OK;
 }
 
-static pdl_status init_plan(pdl_cpu_plan *p, const pdl_model *m, int hp, int wp, pdl_error *err)
+static pdl_status init_plan(pdl_cpu_plan *p, const pdl_model *m, int batch, int hp, int wp,
+                            pdl_error *err)
 {
+    p->batch = batch;
     p->hp = hp;
     p->wp = wp;
     p->cap_tensors = 2 * m->ntensors + 8;
@@ -414,7 +420,7 @@ static void find_last_reads(const pdl_model *m, int *last_read)
     }
 }
 
-pdl_status pdl_cpu_plan_create(pdl_cpu_shared *sh, int hp, int wp, pdl_cpu_plan **out,
+pdl_status pdl_cpu_plan_create(pdl_cpu_shared *sh, int batch, int hp, int wp, pdl_cpu_plan **out,
                                pdl_error *err)
 {
     const pdl_model *m = sh->model;
@@ -422,14 +428,14 @@ pdl_status pdl_cpu_plan_create(pdl_cpu_shared *sh, int hp, int wp, pdl_cpu_plan 
     pdl_shape *shapes = malloc((size_t)m->ntensors * sizeof *shapes);
     int *last_read = malloc((size_t)m->ntensors * sizeof *last_read);
     pdl_status st = p && shapes && last_read
-                        ? init_plan(p, m, hp, wp, err)
+                        ? init_plan(p, m, batch, hp, wp, err)
                         : pdl_fail(err, PDL_ERR_NOMEM, "cpu plan: out of memory");
     if (st == PDL_OK)
         st = pdl_model_shapes(m, hp, wp, shapes, err);
     builder b = {.sh = sh, .p = p, .last_read = last_read, .err = err};
     if (st == PDL_OK) {
         /* the caller's input, plain NCHW, outside the arena */
-        p->t[0] = (pdl_cpu_tensor){.md = pdl_cpu_plain_md(shapes[0]), .shape = shapes[0],
+        p->t[0] = (pdl_cpu_tensor){.md = pdl_cpu_plain_md(batch, shapes[0]), .shape = shapes[0],
                                    .block = -1, .producer = -1};
         find_last_reads(m, last_read);
     }

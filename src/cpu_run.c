@@ -2,7 +2,9 @@
  * scratchpad (only when those moved since the plan last ran), runs the steps
  * on the stream and hands out the head outputs, and on request every stage
  * converted to plain NCHW right after the step that wrote it (later steps may
- * reuse its buffer).
+ * reuse its buffer). Plain NCHW keeps each image of a batch contiguous, so
+ * image i's outputs are slices of the batch's; our own ops take one image at
+ * a time (NHWC: image i starts at i * h * w * c).
  */
 #include "cpu_internal.h"
 
@@ -45,6 +47,7 @@ static pdl_status bind_dumps(pdl_cpu_plan *p, const pdl_model *m, pdl_error *err
     size_t total = 0;
     for (int s = 0; s < PDL_STAGE_GRAPH_COUNT; s++)
         total += shape_floats(p->t[m->stage_tensor[s]].shape);
+    total *= (size_t)p->batch;
     p->dump_buf = malloc(total * sizeof(float));
     if (!p->dump_buf)
         return pdl_fail(err, PDL_ERR_NOMEM, "stage tensors: out of memory (%zu floats)", total);
@@ -53,7 +56,7 @@ static pdl_status bind_dumps(pdl_cpu_plan *p, const pdl_model *m, pdl_error *err
         pdl_status st = check(dnnl_memory_set_data_handle(p->dump_mem[s], next), "stage", err);
         if (st != PDL_OK)
             return st;
-        next += shape_floats(p->t[m->stage_tensor[s]].shape);
+        next += (size_t)p->batch * shape_floats(p->t[m->stage_tensor[s]].shape);
     }
     return PDL_OK;
 }
@@ -90,15 +93,19 @@ static pdl_status run_custom(const pdl_cpu_plan *p, const pdl_cpu_shared *sh,
     if (st != PDL_OK)
         return st;
     pdl_shape in = p->t[s->tensor[0]].shape;
-    const float *x = data_of(p, s, 0);
-    float *y = data_of(p, s, 1);
-    if (s->custom == PDL_CPU_DEPTHWISE) {
-        int k = s->param[0], dil = s->param[1];
-        pdl_cpu_depthwise_nhwc(x, in.h, in.w, in.c, s->aux, s->aux + (size_t)k * k * in.c, k,
-                               dil, dil * (k - 1) / 2, s->param[2], y);
-    } else {
-        pdl_cpu_box_filter_nhwc(x, in.h, in.w, in.c, s->param[0], s->param[1], data_of(p, s, 2),
-                                y);
+    size_t in_floats = shape_floats(in), out_floats = shape_floats(p->t[s->tensor[1]].shape);
+    for (int n = 0; n < p->batch; n++) {
+        const float *x = (const float *)data_of(p, s, 0) + n * in_floats;
+        float *y = (float *)data_of(p, s, 1) + n * out_floats;
+        if (s->custom == PDL_CPU_DEPTHWISE) {
+            int k = s->param[0], dil = s->param[1];
+            pdl_cpu_depthwise_nhwc(x, in.h, in.w, in.c, s->aux, s->aux + (size_t)k * k * in.c,
+                                   k, dil, dil * (k - 1) / 2, s->param[2], y);
+        } else {
+            /* the row sums are scratch: one image's worth, reused */
+            pdl_cpu_box_filter_nhwc(x, in.h, in.w, in.c, s->param[0], s->param[1],
+                                    data_of(p, s, 2), y);
+        }
     }
     return PDL_OK;
 }
@@ -137,17 +144,22 @@ pdl_status pdl_cpu_plan_run(pdl_cpu_plan *p, pdl_cpu_shared *sh, const float *in
         heads[outs[i]] = (const float *)((const char *)sh->arena + p->blocks[t->block].offset);
     }
     pdl_shape s4 = p->t[p->out_tensor[PDL_STAGE_SEM_LOGITS]].shape;
-    out->h4 = s4.h;
-    out->w4 = s4.w;
-    out->num_classes = s4.c;
-    out->sem_logits = heads[PDL_STAGE_SEM_LOGITS];
-    out->center = heads[PDL_STAGE_CENTER];
-    out->offset = heads[PDL_STAGE_OFFSET];
-    const float *next = p->dump_buf;
-    for (int s = 0; s < PDL_STAGE_GRAPH_COUNT && stages; s++) {
-        pdl_shape sh_ = p->t[m->stage_tensor[s]].shape;
-        out->stages[s] = (pdl_stage_tensor){true, sh_.c, sh_.h, sh_.w, next};
-        next += shape_floats(sh_);
+    size_t plane = (size_t)s4.h * s4.w;
+    for (int n = 0; n < p->batch; n++) {
+        pdl_head_outputs *o = &out[n];
+        o->h4 = s4.h;
+        o->w4 = s4.w;
+        o->num_classes = s4.c;
+        o->sem_logits = heads[PDL_STAGE_SEM_LOGITS] + n * s4.c * plane;
+        o->center = heads[PDL_STAGE_CENTER] + n * plane;
+        o->offset = heads[PDL_STAGE_OFFSET] + n * 2 * plane;
+        const float *next = p->dump_buf;
+        for (int s = 0; s < PDL_STAGE_GRAPH_COUNT && stages; s++) {
+            pdl_shape sh_ = p->t[m->stage_tensor[s]].shape;
+            o->stages[s] = (pdl_stage_tensor){true, sh_.c, sh_.h, sh_.w,
+                                              next + n * shape_floats(sh_)};
+            next += (size_t)p->batch * shape_floats(sh_);
+        }
     }
     return PDL_OK;
 }

@@ -7,6 +7,9 @@
  * (the fused path, no full-size logits). After a resize the offsets are
  * rescaled to original-image pixels, unless --compat detectron2 asks for
  * Detectron2's unscaled values.
+ *
+ * A batch of same-sized inputs is copied into one contiguous buffer and runs
+ * through the network in one call; post-processing then runs image by image.
  */
 #include "engine.h"
 
@@ -30,6 +33,8 @@ struct pdl_engine {
     bool compat_d2;
     const char *dump_dir;
     char *config_json;
+    float *batch_input; /* [n][3][hp][wp] for batches of more than one */
+    size_t batch_floats;
     char device[160];
     char note[600];
 };
@@ -115,6 +120,7 @@ void pdl_engine_close(pdl_engine *e)
     pdl_model_free(&e->model);
     pdl_weights_close(&e->weights);
     free(e->config_json);
+    free(e->batch_input);
     free(e);
 }
 
@@ -232,41 +238,99 @@ static pdl_status to_prediction(const pdl_pp_result *res, int divisor, pdl_predi
     return PDL_OK;
 }
 
-pdl_status pdl_engine_infer(pdl_engine *e, const pdl_engine_input *in, const char *name,
-                            pdl_prediction *out, pdl_engine_times *times, pdl_error *err)
+/* The batch's inputs as one [n][3][hp][wp] array (the first input's own
+ * buffer when n is 1). */
+static pdl_status gather_inputs(pdl_engine *e, const pdl_engine_input *in, int n,
+                                const float **out, pdl_error *err)
 {
-    bool resized = in->h != in->orig_h || in->w != in->orig_w;
-    unsigned flags = (resized ? PDL_RUN_FULL : 0) | (e->dump_dir ? PDL_RUN_STAGES | PDL_RUN_FULL : 0);
-    double t0 = now_ms();
-    pdl_head_outputs heads;
-    pdl_status st = e->backend.ops->prepare(e->backend.ctx, &e->model, in->h, in->w, err);
-    if (st == PDL_OK)
-        st = e->backend.ops->run(e->backend.ctx, in->data, flags, &heads, err);
-    if (st == PDL_OK && e->dump_dir)
-        st = dump_stages(e, &heads, name, err);
-    double t1 = now_ms();
-    if (st != PDL_OK)
-        return st;
+    if (n == 1) {
+        *out = in[0].data;
+        return PDL_OK;
+    }
+    int hp, wp;
+    pdl_model_input_size(&e->weights.config, in[0].h, in[0].w, &hp, &wp);
+    size_t per_image = (size_t)3 * (size_t)hp * (size_t)wp, need = (size_t)n * per_image;
+    if (need > e->batch_floats) {
+        free(e->batch_input);
+        e->batch_floats = 0;
+        e->batch_input = malloc(need * sizeof *e->batch_input);
+        if (!e->batch_input)
+            return pdl_fail(err, PDL_ERR_NOMEM, "batch of %d inputs %dx%d: out of memory", n, hp,
+                            wp);
+        e->batch_floats = need;
+    }
+    for (int i = 0; i < n; i++)
+        memcpy(e->batch_input + i * per_image, in[i].data, per_image * sizeof *e->batch_input);
+    *out = e->batch_input;
+    return PDL_OK;
+}
 
+static pdl_status postprocess(pdl_engine *e, const pdl_engine_input *in,
+                              const pdl_head_outputs *heads, pdl_prediction *out, pdl_error *err)
+{
     pdl_pp_heads ph;
-    if (!resized) {
+    if (in->h == in->orig_h && in->w == in->orig_w) {
         /* Fused: sample the /4 outputs (x4 upsampling, crop, offsets x4). */
-        pdl_pp_heads_strided(&ph, heads.sem_logits, heads.center, heads.offset, heads.h4, heads.w4,
-                             4, in->orig_h, in->orig_w);
+        pdl_pp_heads_strided(&ph, heads->sem_logits, heads->center, heads->offset, heads->h4,
+                             heads->w4, 4, in->orig_h, in->orig_w);
     } else {
         /* Detectron2: the full-size outputs of the resized image, resized again. */
-        ph = (pdl_pp_heads){.semantic = heads.sem_logits_up, .center = heads.center_up,
-                            .offset = heads.offset_up, .in_h = in->h, .in_w = in->w,
+        ph = (pdl_pp_heads){.semantic = heads->sem_logits_up, .center = heads->center_up,
+                            .offset = heads->offset_up, .in_h = in->h, .in_w = in->w,
                             .resize_h = in->orig_h, .resize_w = in->orig_w,
                             .out_h = in->orig_h, .out_w = in->orig_w,
                             .offset_scale_y = e->compat_d2 ? 1.f : (float)in->orig_h / (float)in->h,
                             .offset_scale_x = e->compat_d2 ? 1.f : (float)in->orig_w / (float)in->w};
     }
     pdl_pp_result res;
-    st = pdl_pp_run(e->post, &ph, &res, err);
+    pdl_status st = pdl_pp_run(e->post, &ph, &res, err);
     if (st == PDL_OK)
         st = to_prediction(&res, e->weights.config.post.label_divisor, out, err);
-    times->network_ms = t1 - t0;
-    times->postprocess_ms = now_ms() - t1;
     return st;
+}
+
+pdl_status pdl_engine_infer_batch(pdl_engine *e, const pdl_engine_input *in, int n,
+                                  const char *const *names, pdl_prediction *out,
+                                  pdl_engine_times *times, pdl_error *err)
+{
+    if (n < 1 || n > PDL_MAX_BATCH)
+        return pdl_fail(err, PDL_ERR_ARG, "batch of %d images (1..%d)", n, PDL_MAX_BATCH);
+    unsigned flags = e->dump_dir ? PDL_RUN_STAGES | PDL_RUN_FULL : 0;
+    for (int i = 0; i < n; i++) {
+        if (in[i].h != in[0].h || in[i].w != in[0].w)
+            return pdl_fail(err, PDL_ERR_ARG, "%s: %dx%d in a batch of %dx%d images", names[i],
+                            in[i].w, in[i].h, in[0].w, in[0].h);
+        if (in[i].h != in[i].orig_h || in[i].w != in[i].orig_w)
+            flags |= PDL_RUN_FULL;
+        memset(&out[i], 0, sizeof out[i]);
+    }
+    pdl_head_outputs *heads = malloc((size_t)n * sizeof *heads);
+    if (!heads)
+        return pdl_fail(err, PDL_ERR_NOMEM, "batch of %d images: out of memory", n);
+    double t0 = now_ms();
+    const float *input = NULL;
+    pdl_status st = gather_inputs(e, in, n, &input, err);
+    if (st == PDL_OK)
+        st = e->backend.ops->prepare(e->backend.ctx, &e->model, n, in[0].h, in[0].w, err);
+    if (st == PDL_OK)
+        st = e->backend.ops->run(e->backend.ctx, input, flags, heads, err);
+    for (int i = 0; i < n && st == PDL_OK && e->dump_dir; i++)
+        st = dump_stages(e, &heads[i], names[i], err);
+    double network_ms = (now_ms() - t0) / n;
+    for (int i = 0; i < n && st == PDL_OK; i++) {
+        double t1 = now_ms();
+        st = postprocess(e, &in[i], &heads[i], &out[i], err);
+        times[i].network_ms = network_ms;
+        times[i].postprocess_ms = now_ms() - t1;
+    }
+    free(heads);
+    for (int i = 0; i < n && st != PDL_OK; i++)
+        pdl_prediction_free(&out[i]);
+    return st;
+}
+
+pdl_status pdl_engine_infer(pdl_engine *e, const pdl_engine_input *in, const char *name,
+                            pdl_prediction *out, pdl_engine_times *times, pdl_error *err)
+{
+    return pdl_engine_infer_batch(e, in, 1, &name, out, times, err);
 }

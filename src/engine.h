@@ -4,7 +4,8 @@
  * (decode-side work: Detectron2's test resize and normalisation) is
  * thread-safe and runs on worker threads; pdl_engine_infer() (network and
  * post-processing) runs on one thread and reuses its per-size plans and
- * buffers from image to image.
+ * buffers from image to image; pdl_engine_infer_batch() runs several
+ * same-sized images through the network at once.
  */
 #ifndef PDL_ENGINE_H
 #define PDL_ENGINE_H
@@ -61,5 +62,14 @@ void pdl_engine_input_free(pdl_engine_input *in);
 /* `name` labels dumped tensors. */
 pdl_status pdl_engine_infer(pdl_engine *e, const pdl_engine_input *in, const char *name,
                             pdl_prediction *out, pdl_engine_times *times, pdl_error *err);
+
+/* The same for n (1..PDL_MAX_BATCH) inputs of one resized size (h, w; the
+ * original sizes may differ): the network runs once on all n, then each is
+ * post-processed into out[i] with times[i] (network_ms: the batch's network
+ * time divided by n). names[i] labels dumped tensors. On failure the whole
+ * batch fails with one error and no out[i] needs freeing. */
+pdl_status pdl_engine_infer_batch(pdl_engine *e, const pdl_engine_input *in, int n,
+                                  const char *const *names, pdl_prediction *out,
+                                  pdl_engine_times *times, pdl_error *err);
 
 #endif

@@ -22,7 +22,7 @@ static pdl_head_outputs run_graph(void *ctx, const pdl_model *m, int h, int w, c
 {
     pdl_error err;
     pdl_head_outputs out;
-    cr_assert_eq(pdl_cpu_backend_ops.prepare(ctx, m, h, w, &err), PDL_OK, "%s", err.msg);
+    cr_assert_eq(pdl_cpu_backend_ops.prepare(ctx, m, 1, h, w, &err), PDL_OK, "%s", err.msg);
     cr_assert_eq(pdl_cpu_backend_ops.run(ctx, x, 0, &out, &err), PDL_OK, "%s", err.msg);
     return out;
 }
@@ -312,7 +312,7 @@ Test(cpu_ops, stages_and_full_outputs)
     float *x = tsup_random((size_t)c * h * w, 5);
     pdl_error err;
     pdl_head_outputs out;
-    cr_assert_eq(pdl_cpu_backend_ops.prepare(ctx, &m, h, w, &err), PDL_OK, "%s", err.msg);
+    cr_assert_eq(pdl_cpu_backend_ops.prepare(ctx, &m, 1, h, w, &err), PDL_OK, "%s", err.msg);
     cr_assert_eq(pdl_cpu_backend_ops.run(ctx, x, PDL_RUN_STAGES, &out, &err), PDL_OK, "%s",
                  err.msg);
     size_t n = (size_t)c * h * w;

@@ -69,7 +69,7 @@ static void run_model(void *ctx, const pdl_model *m, int h, int w, const float *
                       pdl_head_outputs *out)
 {
     pdl_error err;
-    cr_assert_eq(pdl_cpu_backend_ops.prepare(ctx, m, h, w, &err), PDL_OK, "%s", err.msg);
+    cr_assert_eq(pdl_cpu_backend_ops.prepare(ctx, m, 1, h, w, &err), PDL_OK, "%s", err.msg);
     cr_assert_eq(pdl_cpu_backend_ops.run(ctx, x, PDL_RUN_STAGES, out, &err), PDL_OK, "%s",
                  err.msg);
 }
@@ -331,10 +331,10 @@ Test(network_errors, tiny_input_fails_cleanly)
     pdl_head_outputs out;
     float x[3] = {0.5f, -0.5f, 0.25f};
     cr_assert_eq(pdl_cpu_backend_ops.run(ctx, x, 0, &out, &err), PDL_ERR_ARG);
-    cr_assert_eq(pdl_cpu_backend_ops.prepare(ctx, &m, 1, 1, &err), PDL_OK, "%s", err.msg);
+    cr_assert_eq(pdl_cpu_backend_ops.prepare(ctx, &m, 1, 1, 1, &err), PDL_OK, "%s", err.msg);
     cr_assert_eq(pdl_cpu_backend_ops.run(ctx, x, PDL_RUN_FULL, &out, &err), PDL_OK, "%s", err.msg);
     cr_assert(isfinite(out.sem_logits_up[0]));
-    cr_assert_eq(pdl_cpu_backend_ops.prepare(ctx, &m, 0, 5, &err), PDL_ERR_ARG);
+    cr_assert_eq(pdl_cpu_backend_ops.prepare(ctx, &m, 1, 0, 5, &err), PDL_ERR_ARG);
     pdl_cpu_backend_ops.close(ctx);
     pdl_model_free(&m);
     pdl_weights_close(&w);

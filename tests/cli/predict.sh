@@ -109,6 +109,52 @@ if find "$tmp/k" -name '*.tmp' | grep -q .; then fail "partial files left after 
 python3 -c "import json; assert len(json.load(open('$tmp/k/predictions.json'))['annotations']) == 40" \
     || fail "predictions.json after --resume"
 
+# --- --batch 4 gives the outputs of --batch 1 -------------------------------
+# Sizes in name order A A B A A A A A C C B (A 40x56, B 48x64, C 80x112) and a
+# zero-byte PNG in the middle: batches end at a size change, run full (4) and
+# short, and a failed decode inside a batch is reported alone. At native size
+# (--size 0) the three sizes stay apart; with --size 40, A (not resized) and C
+# (resized to 40x56) share batches, so one batch mixes the fused and the
+# full-size output paths.
+"$BIN" synth -n 6 -o "$tmp/bA" --seed 1002 --size 40x56
+"$BIN" synth -n 2 -o "$tmp/bB" --seed 1003 --size 48x64
+"$BIN" synth -n 2 -o "$tmp/bC" --seed 1004 --size 80x112
+mkdir -p "$tmp/mixed"
+declare -A seed=([A]=1002 [B]=1003 [C]=1004)
+k=0
+for src in A0 A1 B0 A2 A3 A4 A5 C0 C1 B1; do
+    set=${src:0:1}
+    cp "$tmp/b$set/images/synth_${seed[$set]}_00000${src:1}.png" "$tmp/mixed/img0$k.png"
+    k=$((k + 1))
+done
+: >"$tmp/mixed/img04z.png"
+for size in 0 40; do
+    for b in 1 4; do
+        rc=0
+        predict "$tmp/mixed" -o "$tmp/batch${b}_$size" --size "$size" --batch "$b" \
+            >"$tmp/lb$b" 2>"$tmp/eb$b" || rc=$?
+        [ "$rc" -eq 1 ] || fail "--batch $b --size $size: exit $rc, expected 1 (one empty PNG)"
+        grep -q "img04z.png" "$tmp/eb$b" || fail "--batch $b: the empty PNG is not named"
+    done
+    /usr/bin/python3 - "$tmp/batch1_$size" "$tmp/batch4_$size" <<'PYEOF' || fail "--batch 4 differs from --batch 1 (--size $size)"
+import json, sys
+import numpy as np
+from PIL import Image
+one, four = sys.argv[1], sys.argv[2]
+for k in range(10):
+    name = "img0%d" % k
+    a = np.asarray(Image.open("%s/%s.png" % (one, name)).convert("RGB"))
+    b = np.asarray(Image.open("%s/%s.png" % (four, name)).convert("RGB"))
+    assert a.shape == b.shape, (name, a.shape, b.shape)
+    same = (a == b).all(axis=2).mean()
+    assert same >= 0.999, (name, same)
+    sa = json.load(open("%s/%s.json" % (one, name)))["segments_info"]
+    sb = json.load(open("%s/%s.json" % (four, name)))["segments_info"]
+    assert len(sa) == len(sb) and len(sa) > 0, (name, len(sa), len(sb))
+assert len(json.load(open(four + "/predictions.json"))["annotations"]) == 10
+PYEOF
+done
+
 # --- usage and model errors: exit 2 -----------------------------------------
 expect2() {
     local rc=0
@@ -120,6 +166,10 @@ expect2 "$BIN" predict "$MODEL" "$in"
 expect2 "$BIN" predict "$MODEL" -o "$tmp/x"
 expect2 "$BIN" predict "$MODEL" "$in" -o "$tmp/x" --shard 2/2
 expect2 "$BIN" predict "$MODEL" "$in" -o "$tmp/x" --nms-kernel 4
+for bad in 0 x 65 -1 2x; do
+    expect2 "$BIN" predict "$MODEL" "$in" -o "$tmp/x" --batch "$bad"
+    grep -q -- "--batch" "$tmp/e2" || fail "--batch $bad: $(cat "$tmp/e2")"
+done
 expect2 "$BIN" predict "$MODEL" "$in" -o "$tmp/x" --device gpu
 expect2 "$BIN" predict "$tmp/none.safetensors" "$in" -o "$tmp/x"
 grep -q "none.safetensors" "$tmp/e2" || fail "missing model not named"
