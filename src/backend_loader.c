@@ -45,6 +45,23 @@ pdl_status pdl_device_parse(const char *text, pdl_device_request *out, pdl_error
     return pdl_fail(err, PDL_ERR_ARG, "bad device '%s' (expected auto, cpu, cuda or cuda:N)", text);
 }
 
+static const char *const precision_names[] = {"fp32", "tf32", "fp16"};
+
+pdl_status pdl_precision_parse(const char *text, pdl_precision *out, pdl_error *err)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(text, precision_names[i]) == 0) {
+            *out = (pdl_precision)i;
+            return PDL_OK;
+        }
+    return pdl_fail(err, PDL_ERR_ARG, "bad precision '%s' (expected fp32, tf32 or fp16)", text);
+}
+
+const char *pdl_precision_name(pdl_precision p)
+{
+    return (unsigned)p < 3 ? precision_names[p] : "?";
+}
+
 static void *open_cuda_library(char *why, size_t why_size)
 {
     const char *env = getenv("PANOPTIC_CUDA_LIB");
