@@ -6,9 +6,10 @@
  *   half_round_table.h) and, over all 65536 patterns, round trips and ties;
  * - normalisation: pdl_model_preprocess (CHW), bit for bit in float;
  * - resize: pdl_upsample_crop (CHW, integer factors, crop, offset scaling)
- *   bit for bit, and for any sizes a naive PyTorch-formula loop summing the
- *   four weighted taps in double, within 8 float roundings of the sum of the
- *   terms' magnitudes (the kernel does 6 float operations per value);
+ *   bit for bit; for any sizes a naive PyTorch-formula loop summing the four
+ *   weighted taps in double, within 8 float roundings of the sum of the
+ *   terms' magnitudes (the kernel does 6 float operations per value); and
+ *   oneDNN's resampling, which the CPU backend uses (bound at the test);
  * - pooling: pdl_cpu_box_filter_nhwc bit for bit (same sums in the same
  *   order), and a double-precision window mean within (kh + kw + 2) float
  *   roundings of the window's mean magnitude (error bound of the two
@@ -332,6 +333,107 @@ Test(dense, resize_matches_upsample_crop)
         free(want);
         free(got);
         free(want_hwc);
+    }
+}
+
+/* The CPU backend resizes with oneDNN's linear resampling (decoder, pooled
+ * ASPP branch). oneDNN computes the source coordinate as
+ * (dst + 0.5) * in / out - 0.5 rather than PyTorch's (in / out) * (dst + 0.5)
+ * - 0.5, so the two may differ by a few ulps of the coordinate: the bound is
+ * 8 roundings of the terms' magnitudes plus a weight error of 4 ulps of the
+ * input extent times the largest tap difference, per axis. */
+static void onednn_resize(const float *x, int in_h, int in_w, int c, int out_h, int out_w,
+                          float *y)
+{
+    dnnl_engine_t eng;
+    dnnl_stream_t stream;
+    cr_assert_eq(dnnl_engine_create(&eng, dnnl_cpu, 0), dnnl_success);
+    cr_assert_eq(dnnl_stream_create(&stream, eng, dnnl_stream_default_flags), dnnl_success);
+    dnnl_memory_desc_t src_md, nhwc_out;
+    dnnl_dims_t in_dims = {1, c, in_h, in_w}, out_dims = {1, c, out_h, out_w};
+    cr_assert_eq(dnnl_memory_desc_init_by_tag(&src_md, 4, in_dims, dnnl_f32, dnnl_nhwc),
+                 dnnl_success);
+    cr_assert_eq(dnnl_memory_desc_init_by_tag(&nhwc_out, 4, out_dims, dnnl_f32, dnnl_nhwc),
+                 dnnl_success);
+    dnnl_primitive_desc_t pd;
+    pdl_error err;
+    cr_assert_eq(pdl_cpu_resize_pd(eng, &src_md, (pdl_shape){c, out_h, out_w}, &pd, &err), PDL_OK);
+    cr_assert(dnnl_memory_desc_equal(dnnl_primitive_desc_query_md(pd, dnnl_query_dst_md, 0),
+                                     &nhwc_out),
+              "oneDNN picked a non-NHWC output");
+    size_t scratch_bytes = pdl_cpu_scratch_size(pd);
+    void *scratch = malloc(scratch_bytes ? scratch_bytes : 1);
+    dnnl_primitive_t prim;
+    dnnl_memory_t m_src, m_dst, m_scratch;
+    cr_assert_eq(dnnl_primitive_create(&prim, pd), dnnl_success);
+    cr_assert_eq(dnnl_memory_create(&m_src, &src_md, eng, (void *)x), dnnl_success);
+    cr_assert_eq(dnnl_memory_create(&m_dst, &nhwc_out, eng, y), dnnl_success);
+    cr_assert_eq(dnnl_memory_create(&m_scratch,
+                                    dnnl_primitive_desc_query_md(pd, dnnl_query_scratchpad_md, 0),
+                                    eng, scratch),
+                 dnnl_success);
+    dnnl_exec_arg_t args[3] = {{DNNL_ARG_SRC, m_src}, {DNNL_ARG_DST, m_dst},
+                               {DNNL_ARG_SCRATCHPAD, m_scratch}};
+    cr_assert_eq(dnnl_primitive_execute(prim, stream, 3, args), dnnl_success);
+    cr_assert_eq(dnnl_stream_wait(stream), dnnl_success);
+    dnnl_memory_destroy(m_src);
+    dnnl_memory_destroy(m_dst);
+    dnnl_memory_destroy(m_scratch);
+    dnnl_primitive_destroy(prim);
+    dnnl_primitive_desc_destroy(pd);
+    free(scratch);
+    dnnl_stream_destroy(stream);
+    dnnl_engine_destroy(eng);
+}
+
+Test(dense, resize_matches_onednn)
+{
+    const resize_case cases[] = {
+        {1, 1, 19, 7, 13, 7, 13, 1.0f},      /* global ASPP pooling broadcast */
+        {4, 6, 256, 7, 9, 7, 9, 1.0f},       /* sliding pooled map (d2-dsconv: 4x8 on 7x9) */
+        {33, 65, 3, 64, 128, 64, 128, 1.0f}, /* D2 Cityscapes pooled map back to res5 */
+        {7, 13, 19, 14, 26, 14, 26, 1.0f},   /* decoder x2 */
+        {97, 131, 1, 129, 257, 129, 257, 1.0f},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        const resize_case *k = &cases[i];
+        long nin = (long)k->in_h * k->in_w * k->channels;
+        long nout = (long)k->out_h * k->out_w * k->channels;
+        float *x = random_floats(nin, 400 + i, -4.0f, 4.0f);
+        float *got = malloc((size_t)nout * sizeof *got), *want = malloc((size_t)nout * sizeof *want);
+        onednn_resize(x, k->in_h, k->in_w, k->channels, k->out_h, k->out_w, want);
+        omp_set_num_threads(2);
+        run_resize(k, PDL_DENSE_F32, x, got, k->channels, 0);
+        double worst = 0;
+        for (int y = 0; y < k->out_h; y++) {
+            int y0, y1, x0, x1;
+            double wy, wx;
+            naive_axis(y, k->in_h, k->size_h, &y0, &y1, &wy);
+            for (int xo = 0; xo < k->out_w; xo++) {
+                naive_axis(xo, k->in_w, k->size_w, &x0, &x1, &wx);
+                for (int c = 0; c < k->channels; c++) {
+                    double v[4] = {x[((long)y0 * k->in_w + x0) * k->channels + c],
+                                   x[((long)y0 * k->in_w + x1) * k->channels + c],
+                                   x[((long)y1 * k->in_w + x0) * k->channels + c],
+                                   x[((long)y1 * k->in_w + x1) * k->channels + c]};
+                    double mag = fabs(v[0]) + fabs(v[1]) + fabs(v[2]) + fabs(v[3]);
+                    double spread = 0;
+                    for (int t = 1; t < 4; t++)
+                        spread = fmax(spread, fabs(v[t] - v[0]));
+                    double tol = 8 * U * mag + 4 * U * (k->in_h + k->in_w) * 2 * spread;
+                    long j = ((long)y * k->out_w + xo) * k->channels + c;
+                    double d = fabs((double)got[j] - want[j]);
+                    worst = fmax(worst, d);
+                    cr_assert(d <= tol, "resize %dx%d->%dx%d at (%d,%d,%d): %.9g, oneDNN %.9g",
+                              k->in_h, k->in_w, k->out_h, k->out_w, y, xo, c, got[j], want[j]);
+                }
+            }
+        }
+        cr_log_info("resize %dx%d->%dx%d x%d: largest difference from oneDNN %.3g", k->in_h,
+                    k->in_w, k->out_h, k->out_w, k->channels, worst);
+        free(x);
+        free(got);
+        free(want);
     }
 }
 
