@@ -79,6 +79,12 @@ static inline int pdl_dense_pool_kernel(int k, int n)
     return k > 0 && k < n ? k : n;
 }
 
+/* Floats of `rows` scratch that pdl_*_dense_pool needs for these args. */
+static inline long pdl_dense_pool_rows(const pdl_dense_pool_args *a)
+{
+    return (long)a->h * (a->w - pdl_dense_pool_kernel(a->kw, a->w) + 1) * a->channels;
+}
+
 /* Copies pixels x channels values from src (pixel stride src_stride) to
  * channels [dst_c0, dst_c0 + channels) of dst (pixel stride dst_stride). */
 typedef struct pdl_dense_copy_args {

@@ -522,6 +522,7 @@ static void check_pool(int h, int w, int c, int kh_req, int kw_req, uint64_t see
                           ox, ch, want[j], s / (kh * kw));
             }
     pdl_dense_pool_args a = {PDL_DENSE_F32, h, w, c, kh_req, kw_req, x, rows, got};
+    cr_assert_eq(pdl_dense_pool_rows(&a), nrows);
     pdl_dense_pool_args ah = {PDL_DENSE_F16, h, w, c, kh_req, kw_req, xh, rows, got_h};
     pdl_dense_pool_args aq = {PDL_DENSE_F32, h, w, c, kh_req, kw_req, xq, rows, from_q};
     for (int t = 0; t < 2; t++) {
