@@ -1,7 +1,8 @@
 /* dense_kernels.h - the dense (non-convolution) kernels of the CUDA network,
- * as a C interface: input normalisation, bilinear resize, average pooling and
- * channel-slice copy, all on NHWC (channels innermost) tensors of batch 1, in
- * float32 or binary16 (pdl_half, __half on the device; arithmetic in float).
+ * as a C interface: input normalisation, bilinear resize, average pooling,
+ * channel-slice copy and head outputs to the planar float post-processing
+ * reads. Tensors are NHWC (channels innermost), batch 1, float32 or binary16
+ * (pdl_half, __half on the device; arithmetic always in float).
  *
  * kernels/dense_*.cu are compiled twice, like the post-processing kernels: by
  * g++ into the CPU executor (pdl_cpu_dense_*, in libpanoptic.a, which the
@@ -97,11 +98,23 @@ typedef struct pdl_dense_copy_args {
     void *dst;
 } pdl_dense_copy_args;
 
+/* Head outputs for post-processing: channels [src_c0, src_c0 + channels) of
+ * an NHWC tensor (pixel stride src_stride, float or half) to planar float
+ * dst[c][y][x], the layout pdl_pp_* take (logits, center, offsets). */
+typedef struct pdl_dense_planar_args {
+    pdl_dense_type type;
+    int h, w, channels;
+    int src_stride, src_c0;
+    const void *src;
+    float *dst;
+} pdl_dense_planar_args;
+
 #define PDL_DENSE_LAUNCHERS(exec)                                                               \
     int exec##_dense_normalize(const pdl_dense_normalize_args *a, void *stream);                \
     int exec##_dense_resize(const pdl_dense_resize_args *a, void *stream);                      \
     int exec##_dense_pool(const pdl_dense_pool_args *a, void *stream);                          \
-    int exec##_dense_copy(const pdl_dense_copy_args *a, void *stream);
+    int exec##_dense_copy(const pdl_dense_copy_args *a, void *stream);                          \
+    int exec##_dense_planar(const pdl_dense_planar_args *a, void *stream);
 
 PDL_DENSE_LAUNCHERS(pdl_cpu)  /* CPU executor, in libpanoptic.a */
 PDL_DENSE_LAUNCHERS(pdl_cuda) /* CUDA executor, only in libpanoptic_cuda.so */

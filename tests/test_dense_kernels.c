@@ -14,7 +14,8 @@
  *   order), and a double-precision window mean within (kh + kw + 2) float
  *   roundings of the window's mean magnitude (error bound of the two
  *   sequential sums and the scaling);
- * - channel-slice copy: exact, and nothing outside the slice is touched.
+ * - channel-slice copy: exact, and nothing outside the slice is touched;
+ * - NHWC to planar float: exact (widening is exact for half).
  *
  * FP16 kernels load halves, compute in float and round once when storing, so
  * their output must equal the float kernel's output on the same (half
@@ -614,4 +615,48 @@ Test(dense, copy_into_channel_slice)
     check_copy(97 * 131, 19, 19, 64, 0, 3);
     check_copy(33 * 65, 256, 256, 320, 64, 4); /* decoder concat: [64 projected, 256 upsampled] */
     check_copy(7 * 13, 19, 32, 40, 21, 5);     /* from a slice of a wider source */
+}
+
+/* ---- head outputs to planar float -------------------------------------------- */
+
+static void check_planar(int h, int w, int channels, int src_stride, int src_c0, uint64_t seed)
+{
+    long np = (long)h * w, n = np * channels;
+    float *src = random_floats(np * src_stride, seed, -30.0f, 30.0f);
+    pdl_half *src_h = to_half(src, np * src_stride);
+    float *got = malloc((size_t)n * sizeof *got), *got_h = malloc((size_t)n * sizeof *got_h);
+    for (int t = 0; t < 2; t++) {
+        omp_set_num_threads(thread_counts[t]);
+        pdl_dense_planar_args a = {PDL_DENSE_F32, h, w, channels, src_stride, src_c0, src, got};
+        cr_assert_eq(pdl_cpu_dense_planar(&a, NULL), 0);
+        a.type = PDL_DENSE_F16;
+        a.src = src_h;
+        a.dst = got_h;
+        cr_assert_eq(pdl_cpu_dense_planar(&a, NULL), 0);
+        for (int c = 0; c < channels; c++)
+            for (long p = 0; p < np; p++) {
+                long s = p * src_stride + src_c0 + c, d = c * np + p;
+                cr_assert(memcmp(&got[d], &src[s], sizeof got[d]) == 0,
+                          "planar %dx%d channel %d pixel %ld: %.9g, want %.9g", h, w, c, p, got[d],
+                          src[s]);
+                float want_h = pdl_half_to_float(src_h[s]);
+                cr_assert(memcmp(&got_h[d], &want_h, sizeof want_h) == 0,
+                          "planar (half) channel %d pixel %ld: %.9g, want %.9g", c, p, got_h[d],
+                          want_h);
+            }
+    }
+    free(src);
+    free(src_h);
+    free(got);
+    free(got_h);
+}
+
+Test(dense, planar_head_outputs)
+{
+    check_planar(1, 1, 1, 1, 0, 1);
+    check_planar(33, 65, 19, 19, 0, 2);  /* semantic logits */
+    check_planar(97, 131, 1, 1, 0, 3);   /* center */
+    check_planar(7, 13, 2, 2, 0, 4);     /* offsets */
+    check_planar(7, 13, 256, 256, 0, 5);
+    check_planar(7, 13, 2, 3, 1, 6);     /* a slice of a wider tensor */
 }
