@@ -8,7 +8,7 @@
  * TF32. So FP32 skips those engines (and any that down-convert inputs), TF32
  * and FP16 take the heuristics' order as it is.
  */
-#include "cudnn_conv.h"
+#include "cudnn_graph.h"
 
 #include <stdlib.h>
 
@@ -40,7 +40,7 @@ static pdl_status engine_allowed(cudnnBackendDescriptor_t cfg, pdl_precision pre
     return PDL_OK;
 }
 
-static pdl_status make_graph(pdl_cudnn_conv *d, cudnnHandle_t handle, pdl_error *err)
+static pdl_status make_graph(pdl_cudnn_graph *d, cudnnHandle_t handle, pdl_error *err)
 {
     PDL_CUDNN(cudnnBackendCreateDescriptor(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR, &d->graph));
     PDL_CUDNN(cudnnBackendSetAttribute(d->graph, CUDNN_ATTR_OPERATIONGRAPH_OPS,
@@ -52,7 +52,7 @@ static pdl_status make_graph(pdl_cudnn_conv *d, cudnnHandle_t handle, pdl_error 
 }
 
 /* Tries cfgs[0..n) in order; the first allowed one that finalizes is d->plan. */
-static pdl_status first_plan(pdl_cudnn_conv *d, cudnnHandle_t handle, cudnnBackendDescriptor_t *cfgs,
+static pdl_status first_plan(pdl_cudnn_graph *d, cudnnHandle_t handle, cudnnBackendDescriptor_t *cfgs,
                              int64_t n, pdl_error *err)
 {
     for (int64_t i = 0; i < n; i++) {
@@ -85,7 +85,7 @@ static pdl_status first_plan(pdl_cudnn_conv *d, cudnnHandle_t handle, cudnnBacke
                     (long long)n, d->precision == PDL_PRECISION_FP32 ? ", tensor-core ones skipped for fp32" : "");
 }
 
-static pdl_status heuristics(pdl_cudnn_conv *d, cudnnHandle_t handle, pdl_error *err)
+static pdl_status heuristics(pdl_cudnn_graph *d, cudnnHandle_t handle, pdl_error *err)
 {
     cudnnBackendDescriptor_t heur;
     PDL_CUDNN(cudnnBackendCreateDescriptor(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR, &heur));
@@ -120,7 +120,7 @@ static pdl_status heuristics(pdl_cudnn_conv *d, cudnnHandle_t handle, pdl_error 
     return st;
 }
 
-pdl_status pdl_cudnn_conv_plan(pdl_cudnn_conv *d, cudnnHandle_t handle, const char *name,
+pdl_status pdl_cudnn_graph_plan(pdl_cudnn_graph *d, cudnnHandle_t handle, const char *name,
                                pdl_error *err)
 {
     pdl_error inner;
@@ -132,14 +132,16 @@ pdl_status pdl_cudnn_conv_plan(pdl_cudnn_conv *d, cudnnHandle_t handle, const ch
                                    pdl_precision_name(d->precision), inner.msg);
 }
 
-pdl_status pdl_cudnn_conv_run(const pdl_cudnn_conv *d, cudnnHandle_t handle, const void *x,
-                              const void *w, const void *b, const void *r, void *y,
-                              void *workspace, pdl_error *err)
+pdl_status pdl_cudnn_graph_run(const pdl_cudnn_graph *d, cudnnHandle_t handle,
+                               void *const ptr[PDL_CONV_UID_Y], void *workspace, pdl_error *err)
 {
-    int64_t uids[5] = {PDL_CONV_UID_X, PDL_CONV_UID_W, PDL_CONV_UID_B, PDL_CONV_UID_Y,
-                       PDL_CONV_UID_R};
-    void *ptrs[5] = {(void *)x, (void *)w, (void *)b, y, (void *)r};
-    int64_t n = d->residual ? 5 : 4;
+    int64_t uids[PDL_CONV_UID_Y], n = 0;
+    void *ptrs[PDL_CONV_UID_Y];
+    for (int i = 0; i < PDL_CONV_UID_Y; i++)
+        if (ptr[i]) {
+            uids[n] = i + 1;
+            ptrs[n++] = ptr[i];
+        }
     cudnnBackendDescriptor_t pack;
     PDL_CUDNN(cudnnBackendCreateDescriptor(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR, &pack));
     cudnnStatus_t s = cudnnBackendSetAttribute(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS,

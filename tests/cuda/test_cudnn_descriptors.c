@@ -4,8 +4,9 @@
  * consistency. Models: Detectron2's Cityscapes R52-DC5 DSConv at 1024x2048,
  * the COCO R52 DSConv config at 640x640 (configs are the converter's presets,
  * written by weights/convert_detectron2.py's PRESETS into tests/cuda/data/),
- * and the demo model (weights/demo.safetensors), in FP32 and FP16. Also:
- * inconsistent layers must be refused with an error naming the layer.
+ * and the demo model (weights/demo.safetensors), in FP32 and FP16, and the
+ * stem's max pool. Also: inconsistent layers must be refused with an error
+ * naming the layer.
  *
  * Linked with cuDNN, so it is its own binary (build/tests/run_cuda_host_tests),
  * built only where nvcc is found.
@@ -15,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cudnn_conv.h"
+#include "cudnn_graph.h"
 #include "safetensors.h"
 
 static void config_from_json(const char *path, pdl_config *cfg)
@@ -31,7 +32,7 @@ static void config_from_json(const char *path, pdl_config *cfg)
 }
 
 typedef struct tally {
-    int convs, depthwise, residual, relu;
+    int convs, depthwise, residual, relu, maxpools;
 } tally;
 
 /* Describes every conv of cfg's network for an h x w image; returns counts. */
@@ -47,14 +48,21 @@ static tally describe_all(const pdl_config *cfg, int h, int w, pdl_precision pre
     tally t = {0};
     for (int i = 0; i < m.nops; i++) {
         const pdl_op *op = &m.ops[i];
+        pdl_cudnn_graph d;
+        if (op->kind == PDL_OP_MAXPOOL) {
+            pdl_status st = pdl_cudnn_maxpool_describe(op, shapes[op->in[0]], shapes[op->out],
+                                                       precision, &d, &err);
+            cr_assert_eq(st, PDL_OK, "%s at %dx%d: %s", cfg->name, w, h, err.msg);
+            pdl_cudnn_graph_free(&d);
+            t.maxpools++;
+        }
         if (op->kind != PDL_OP_CONV)
             continue;
-        pdl_cudnn_conv d;
         pdl_status st = pdl_cudnn_conv_describe(&op->conv, shapes[op->in[0]], shapes[op->out],
                                                 precision, &d, &err);
         cr_assert_eq(st, PDL_OK, "%s at %dx%d: %s", cfg->name, w, h, err.msg);
         cr_assert_eq(d.nops, 2 + (op->conv.residual >= 0) + op->conv.relu, "%s", op->conv.name);
-        pdl_cudnn_conv_free(&d);
+        pdl_cudnn_graph_free(&d);
         t.convs++;
         t.depthwise += op->conv.groups > 1 && op->conv.groups == op->conv.cin;
         t.residual += op->conv.residual >= 0;
@@ -80,6 +88,7 @@ static void check_r52_dsconv(const char *path, int h, int w)
         cr_expect_eq(t.convs, 94, "%s: %d convs", path, t.convs);
         cr_expect_eq(t.depthwise, 12, "%s: %d depthwise", path, t.depthwise);
         cr_expect_eq(t.residual, 16, "%s: %d residual", path, t.residual);
+        cr_expect_eq(t.maxpools, 1, "%s: %d max pools", path, t.maxpools);
     }
 }
 
@@ -118,7 +127,7 @@ static pdl_conv sane_conv(void)
 
 static void expect_refused(const pdl_conv *c, pdl_shape in, pdl_shape out, const char *what)
 {
-    pdl_cudnn_conv d;
+    pdl_cudnn_graph d;
     pdl_error err;
     pdl_status st = pdl_cudnn_conv_describe(c, in, out, PDL_PRECISION_FP32, &d, &err);
     cr_assert_eq(st, PDL_ERR_DEVICE, "%s: accepted", what);
@@ -132,12 +141,12 @@ static void expect_refused(const pdl_conv *c, pdl_shape in, pdl_shape out, const
 Test(cudnn_descriptors, sane_layer_accepted)
 {
     pdl_conv c = sane_conv();
-    pdl_cudnn_conv d;
+    pdl_cudnn_graph d;
     pdl_error err;
     cr_assert_eq(pdl_cudnn_conv_describe(&c, (pdl_shape){64, 40, 48}, (pdl_shape){32, 40, 48},
                                          PDL_PRECISION_FP16, &d, &err),
                  PDL_OK, "%s", err.msg);
-    pdl_cudnn_conv_free(&d);
+    pdl_cudnn_graph_free(&d);
 }
 
 Test(cudnn_descriptors, wrong_shapes_refused)

@@ -1,13 +1,14 @@
-/* cudnn_conv.c - the host-side half of a conv layer's cuDNN graph: tensor,
- * convolution, pointwise and operation descriptors, each finalized as soon as
- * it is complete so cuDNN validates shapes, strides and types without a GPU.
+/* cudnn_layers.c - the host-side half of a layer's cuDNN graph (a fused conv
+ * or a max pool): tensor, convolution, resample, pointwise and operation
+ * descriptors, each finalized as soon as it is complete so cuDNN validates
+ * shapes, strides and types without a GPU.
  *
  * Logical dims are NCHW as cuDNN wants them, strides make the memory NHWC
  * (filters KRSC). Grouped and depthwise convs are not a separate attribute in
  * the backend API: cuDNN infers groups = C(x) / C(w). Intermediates between
  * the fused ops are virtual float tensors; only the last op writes Y.
  */
-#include "cudnn_conv.h"
+#include "cudnn_graph.h"
 
 #include <string.h>
 
@@ -16,7 +17,7 @@
 #define ALIGNMENT 16 /* bytes; every buffer comes from cudaMalloc (256-aligned) */
 
 typedef struct builder {
-    pdl_cudnn_conv *d;
+    pdl_cudnn_graph *d;
     int64_t next_virtual_uid;
     pdl_error *err;
 } builder;
@@ -46,7 +47,7 @@ static pdl_status finalize(cudnnBackendDescriptor_t desc, pdl_error *err)
 static pdl_status tensor(builder *b, int64_t uid, cudnnDataType_t type, const int64_t dims[4],
                          const int64_t strides[4], cudnnBackendDescriptor_t *out)
 {
-    pdl_cudnn_conv *d = b->d;
+    pdl_cudnn_graph *d = b->d;
     pdl_error *err = b->err;
     bool is_virtual = uid == 0;
     if (is_virtual)
@@ -113,7 +114,7 @@ static pdl_status conv_descriptor(builder *b, const pdl_conv *c, cudnnBackendDes
 static pdl_status conv_operation(builder *b, cudnnBackendDescriptor_t x, cudnnBackendDescriptor_t w,
                                  cudnnBackendDescriptor_t y)
 {
-    pdl_cudnn_conv *d = b->d;
+    pdl_cudnn_graph *d = b->d;
     pdl_error *err = b->err;
     cudnnBackendDescriptor_t op;
     pdl_status st = create(CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR, &op, err);
@@ -144,7 +145,7 @@ static pdl_status conv_operation(builder *b, cudnnBackendDescriptor_t x, cudnnBa
 static pdl_status pointwise(builder *b, cudnnPointwiseMode_t mode, cudnnBackendDescriptor_t x,
                             cudnnBackendDescriptor_t other, cudnnBackendDescriptor_t y)
 {
-    pdl_cudnn_conv *d = b->d;
+    pdl_cudnn_graph *d = b->d;
     pdl_error *err = b->err;
     cudnnBackendDescriptor_t pw, op;
     pdl_status st = create(CUDNN_BACKEND_POINTWISE_DESCRIPTOR, &pw, err);
@@ -224,7 +225,7 @@ static pdl_status build(builder *b, const pdl_conv *c, pdl_shape in, pdl_shape o
 }
 
 pdl_status pdl_cudnn_conv_describe(const pdl_conv *c, pdl_shape in, pdl_shape out,
-                                   pdl_precision precision, pdl_cudnn_conv *d, pdl_error *err)
+                                   pdl_precision precision, pdl_cudnn_graph *d, pdl_error *err)
 {
     memset(d, 0, sizeof *d);
     d->precision = precision;
@@ -233,12 +234,82 @@ pdl_status pdl_cudnn_conv_describe(const pdl_conv *c, pdl_shape in, pdl_shape ou
     builder b = {.d = d, .next_virtual_uid = PDL_CONV_UID_Y + 1, .err = &inner};
     if (build(&b, c, in, out) == PDL_OK)
         return PDL_OK;
-    pdl_cudnn_conv_free(d);
+    pdl_cudnn_graph_free(d);
     return pdl_fail(err, inner.code, "%s (%dx%dx%d -> %dx%dx%d, %s): %s", c->name, in.c, in.h,
                     in.w, out.c, out.h, out.w, pdl_precision_name(precision), inner.msg);
 }
 
-void pdl_cudnn_conv_free(pdl_cudnn_conv *d)
+static pdl_status maxpool(builder *b, const pdl_op *op, pdl_shape in, pdl_shape out)
+{
+    pdl_cudnn_graph *d = b->d;
+    pdl_error *err = b->err;
+    cudnnDataType_t io = d->precision == PDL_PRECISION_FP16 ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
+    cudnnDataType_t compute = CUDNN_DATA_FLOAT;
+    cudnnBackendDescriptor_t x, y, op_desc;
+    cudnnResampleMode_t mode = CUDNN_RESAMPLE_MAXPOOL;
+    cudnnPaddingMode_t padding = CUDNN_NEG_INF_PAD;
+    cudnnNanPropagation_t nan = CUDNN_PROPAGATE_NAN;
+    int64_t dims = 2, window[2] = {op->kernel[0], op->kernel[1]}, stride[2] = {op->stride, op->stride},
+            pad[2] = {op->pad, op->pad};
+    pdl_status st = activation(b, PDL_CONV_UID_X, io, in, &x);
+    if (st == PDL_OK)
+        st = activation(b, PDL_CONV_UID_Y, io, out, &y);
+    if (st == PDL_OK)
+        st = create(CUDNN_BACKEND_RESAMPLE_DESCRIPTOR, &d->conv, err);
+    if (st != PDL_OK)
+        return st;
+    cudnnBackendDescriptor_t r = d->conv;
+    st = set(r, CUDNN_ATTR_RESAMPLE_MODE, CUDNN_TYPE_RESAMPLE_MODE, 1, &mode, err);
+    if (st == PDL_OK)
+        st = set(r, CUDNN_ATTR_RESAMPLE_COMP_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &compute, err);
+    if (st == PDL_OK)
+        st = set(r, CUDNN_ATTR_RESAMPLE_NAN_PROPAGATION, CUDNN_TYPE_NAN_PROPOGATION, 1, &nan, err);
+    if (st == PDL_OK)
+        st = set(r, CUDNN_ATTR_RESAMPLE_PADDING_MODE, CUDNN_TYPE_PADDING_MODE, 1, &padding, err);
+    if (st == PDL_OK)
+        st = set(r, CUDNN_ATTR_RESAMPLE_SPATIAL_DIMS, CUDNN_TYPE_INT64, 1, &dims, err);
+    if (st == PDL_OK)
+        st = set(r, CUDNN_ATTR_RESAMPLE_WINDOW_DIMS, CUDNN_TYPE_INT64, 2, window, err);
+    if (st == PDL_OK)
+        st = set(r, CUDNN_ATTR_RESAMPLE_STRIDES, CUDNN_TYPE_INT64, 2, stride, err);
+    if (st == PDL_OK)
+        st = set(r, CUDNN_ATTR_RESAMPLE_PRE_PADDINGS, CUDNN_TYPE_INT64, 2, pad, err);
+    if (st == PDL_OK)
+        st = set(r, CUDNN_ATTR_RESAMPLE_POST_PADDINGS, CUDNN_TYPE_INT64, 2, pad, err);
+    if (st == PDL_OK)
+        st = finalize(r, err);
+    if (st == PDL_OK)
+        st = create(CUDNN_BACKEND_OPERATION_RESAMPLE_FWD_DESCRIPTOR, &op_desc, err);
+    if (st != PDL_OK)
+        return st;
+    d->ops[d->nops++] = op_desc;
+    st = set(op_desc, CUDNN_ATTR_OPERATION_RESAMPLE_FWD_DESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &r,
+             err);
+    if (st == PDL_OK)
+        st = set(op_desc, CUDNN_ATTR_OPERATION_RESAMPLE_FWD_XDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1,
+                 &x, err);
+    if (st == PDL_OK)
+        st = set(op_desc, CUDNN_ATTR_OPERATION_RESAMPLE_FWD_YDESC, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1,
+                 &y, err);
+    return st == PDL_OK ? finalize(op_desc, err) : st;
+}
+
+pdl_status pdl_cudnn_maxpool_describe(const pdl_op *op, pdl_shape in, pdl_shape out,
+                                      pdl_precision precision, pdl_cudnn_graph *d, pdl_error *err)
+{
+    memset(d, 0, sizeof *d);
+    d->precision = precision;
+    pdl_error inner;
+    builder b = {.d = d, .next_virtual_uid = PDL_CONV_UID_Y + 1, .err = &inner};
+    if (maxpool(&b, op, in, out) == PDL_OK)
+        return PDL_OK;
+    pdl_cudnn_graph_free(d);
+    return pdl_fail(err, inner.code, "max pool %dx%d/%d (%dx%dx%d -> %dx%dx%d, %s): %s",
+                    op->kernel[0], op->kernel[1], op->stride, in.c, in.h, in.w, out.c, out.h,
+                    out.w, pdl_precision_name(precision), inner.msg);
+}
+
+void pdl_cudnn_graph_free(pdl_cudnn_graph *d)
 {
     if (d->plan)
         cudnnBackendDestroyDescriptor(d->plan);
