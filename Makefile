@@ -93,7 +93,7 @@ $(BUILD)/obj/cuda/src/cuda/%.o: src/cuda/%.c
 # Symbols of the library proper (pdl_fail, ...) resolve against the executable
 # that loads us (linked with -rdynamic), so nothing is duplicated here.
 $(CUDA_LIB): $(CUDA_OBJ)
-	$(NVCC) -shared $(NVCC_ARCH) -o $@ $^ -L$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart_static \
+	$(NVCC) -shared $(NVCC_ARCH) -o $@ $^ -L$(CUDA_HOME)/lib64 -lcudnn -lcublasLt -lcublas -lcudart_static \
 	    -Xlinker -rpath,$(CUDA_HOME)/lib64
 
 # The cuDNN descriptor tests link cuDNN, so they are a binary of their own,

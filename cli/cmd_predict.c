@@ -40,6 +40,7 @@ static const char usage[] =
     "  -o, --output DIR      output folder (created)\n"
     "      --device D        auto (default), cpu, cuda or cuda:N\n"
     "      --threads N       CPU threads for the network (default: all cores)\n"
+    "      --precision P     CUDA network arithmetic: fp32 (default), tf32 or fp16\n"
     "      --size S          test resize: shortest edge S (0 = keep the image size;\n"
     "                        default: the model's)\n"
     "      --max-size M      cap on the longest edge after resize (0 = none)\n"
@@ -339,7 +340,8 @@ static void run_pipeline(run *r)
 int cmd_predict(int argc, char **argv)
 {
     enum { OPT_DEVICE = 256, OPT_THREADS, OPT_SIZE, OPT_MAX_SIZE, OPT_SEMANTIC, OPT_INSTANCE, OPT_VIS,
-           OPT_SHARD, OPT_RESUME, OPT_THRESHOLD, OPT_NMS, OPT_TOPK, OPT_STUFF, OPT_COMPAT, OPT_DUMP };
+           OPT_SHARD, OPT_RESUME, OPT_THRESHOLD, OPT_NMS, OPT_TOPK, OPT_STUFF, OPT_COMPAT, OPT_DUMP,
+           OPT_PRECISION };
     static const struct option options[] = {
         {"output", required_argument, NULL, 'o'},        {"device", required_argument, NULL, OPT_DEVICE},
         {"threads", required_argument, NULL, OPT_THREADS}, {"size", required_argument, NULL, OPT_SIZE},
@@ -350,7 +352,7 @@ int cmd_predict(int argc, char **argv)
         {"top-k", required_argument, NULL, OPT_TOPK},    {"stuff-area", required_argument, NULL, OPT_STUFF},
         {"compat", required_argument, NULL, OPT_COMPAT}, {"dump-tensors", required_argument, NULL, OPT_DUMP},
         {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"precision", required_argument, NULL, OPT_PRECISION}, {NULL, 0, NULL, 0}};
     pdl_engine_options eo;
     pdl_engine_options_default(&eo);
     run r = {0};
@@ -370,6 +372,10 @@ int cmd_predict(int argc, char **argv)
         case OPT_THREADS:
             if (!parse_int(optarg, 1, 1024, &eo.device.threads))
                 return cli_usage_error("predict", "bad --threads '%s' (1..1024)", optarg);
+            break;
+        case OPT_PRECISION:
+            if (pdl_precision_parse(optarg, &eo.device.precision, &err) != PDL_OK)
+                return cli_usage_error("predict", "%s", err.msg);
             break;
         case OPT_SIZE:
             if (!parse_int(optarg, 0, 16384, &eo.short_edge))
