@@ -121,6 +121,9 @@ pdl_status pdl_backend_open(const pdl_device_request *req, pdl_backend *out,
         fallback_note[0] = '\0';
     if (req->kind == PDL_DEVICE_CUDA)
         return open_cuda(req, out, err);
+    if (req->kind == PDL_DEVICE_CPU && req->precision != PDL_PRECISION_FP32)
+        return pdl_fail(err, PDL_ERR_ARG, "precision %s needs a CUDA device (the CPU backend is fp32)",
+                        pdl_precision_name(req->precision));
     if (req->kind == PDL_DEVICE_AUTO) {
         pdl_error cuda_err;
         if (open_cuda(req, out, &cuda_err) == PDL_OK)
