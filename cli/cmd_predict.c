@@ -227,8 +227,9 @@ static bool outputs_complete(const char *outdir, const pdl_input *in, const pdl_
         struct stat sb;
         if (!suffixes[k])
             continue;
-        snprintf(path, sizeof path, "%s/%s%s", outdir, in->relname, suffixes[k]);
-        if (stat(path, &sb) != 0)
+        if (snprintf(path, sizeof path, "%s/%s%s", outdir, in->relname, suffixes[k]) >=
+                (int)sizeof path ||
+            stat(path, &sb) != 0)
             return false;
     }
     return true;
@@ -237,7 +238,8 @@ static bool outputs_complete(const char *outdir, const pdl_input *in, const pdl_
 static json_t *load_annotation(const char *outdir, const pdl_input *in)
 {
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/%s.json", outdir, in->relname);
+    if (snprintf(path, sizeof path, "%s/%s.json", outdir, in->relname) >= (int)sizeof path)
+        return NULL;
     json_t *ann = json_load_file(path, 0, NULL);
     if (ann) /* per-image files name the PNG by stem; the run file by relative path */
         json_object_set_new(ann, "file_name", json_pack("s+", in->relname, ".png"));
