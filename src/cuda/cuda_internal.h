@@ -33,6 +33,17 @@ typedef struct pdl_cuda_shared {
     size_t workspace_size;
 } pdl_cuda_shared;
 
+/* The network input is stored with its 3 channels padded to 8 (zeros, and
+ * zero weights in the conv that reads it): FP16 tensor-core engines want
+ * channel counts that are multiples of 8, and zeros change no sum. */
+#define PDL_CUDA_INPUT_CHANNELS 8
+
+/* Input channels of conv op `op` as stored on the device. */
+static inline int pdl_cuda_conv_cin(const pdl_op *op)
+{
+    return op->in[0] == 0 && op->conv.groups == 1 ? PDL_CUDA_INPUT_CHANNELS : op->conv.cin;
+}
+
 /* Bytes of one element in the precision's storage type. */
 static inline size_t pdl_cuda_elem(pdl_precision p)
 {
@@ -48,7 +59,7 @@ void pdl_cuda_weights_free(pdl_cuda_shared *sh);
 typedef struct pdl_cuda_net {
     int hp, wp;
     int nops;
-    pdl_shape *shapes;        /* per tensor */
+    pdl_shape *shapes;        /* per tensor, as stored (the input padded to 8 channels) */
     pdl_cudnn_graph *graphs;  /* per op: planned cuDNN graph (convs, max pool) */
     bool *gemm;               /* per op: the 1x1 conv on pooled features, via cuBLASLt */
     void **t;                 /* per tensor: device buffer */

@@ -56,7 +56,9 @@ static pdl_status plan_layers(pdl_cuda_net *n, pdl_cuda_shared *sh, const int *p
         pdl_status st = PDL_OK;
         n->gemm[i] = is_pooled_1x1(m, producer, op);
         if (op->kind == PDL_OP_CONV && !n->gemm[i]) {
-            st = pdl_cudnn_conv_describe(&op->conv, n->shapes[op->in[0]], n->shapes[op->out],
+            pdl_conv stored = op->conv;
+            stored.cin = pdl_cuda_conv_cin(op);
+            st = pdl_cudnn_conv_describe(&stored, n->shapes[op->in[0]], n->shapes[op->out],
                                          sh->precision, g, err);
             if (st == PDL_OK)
                 st = pdl_cudnn_graph_plan(g, sh->cudnn, op->conv.name, err);
@@ -152,6 +154,7 @@ pdl_status pdl_cuda_net_create(pdl_cuda_shared *sh, int hp, int wp, pdl_cuda_net
     if (st == PDL_OK)
         st = pdl_model_shapes(m, hp, wp, n->shapes, err);
     if (st == PDL_OK) {
+        n->shapes[0].c = PDL_CUDA_INPUT_CHANNELS;
         producer[0] = -1;
         for (int i = 0; i < m->nops; i++)
             producer[m->ops[i].out] = i;

@@ -22,14 +22,24 @@ static pdl_dense_type dense_type(const pdl_cuda_shared *sh)
     return sh->precision == PDL_PRECISION_FP16 ? PDL_DENSE_F16 : PDL_DENSE_F32;
 }
 
+/* The graph's view of tensor t: its stored shape with the model's channels
+ * (the input is stored with padding channels). */
+static pdl_shape graph_shape(const pdl_cuda_net *n, const pdl_model *m, int t)
+{
+    pdl_shape s = n->shapes[t];
+    s.c = m->channels[t];
+    return s;
+}
+
 static pdl_status upload_input(pdl_cuda_net *n, const pdl_cuda_shared *sh, const float *input,
                                pdl_error *err)
 {
     pdl_shape s = n->shapes[0];
+    int real = sh->model->channels[0];
     size_t plane = (size_t)s.h * s.w;
     for (size_t p = 0; p < plane; p++)
         for (int c = 0; c < s.c; c++) {
-            float v = input[c * plane + p];
+            float v = c < real ? input[c * plane + p] : 0.0f;
             if (sh->precision == PDL_PRECISION_FP16)
                 ((pdl_half *)n->input_host)[p * s.c + c] = pdl_float_to_half(v);
             else
@@ -40,13 +50,13 @@ static pdl_status upload_input(pdl_cuda_net *n, const pdl_cuda_shared *sh, const
     return PDL_OK;
 }
 
-/* Tensor t as planar float at dst (device). */
+/* Tensor t as planar float at dst (device), without padding channels. */
 static pdl_status planar(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int t, float *dst,
                          pdl_error *err)
 {
-    pdl_shape s = n->shapes[t];
+    pdl_shape s = graph_shape(n, sh->model, t);
     pdl_dense_planar_args a = {.type = dense_type(sh), .h = s.h, .w = s.w, .channels = s.c,
-                               .src_stride = s.c, .src = n->t[t], .dst = dst};
+                               .src_stride = n->shapes[t].c, .src = n->t[t], .dst = dst};
     PDL_CUDA((cudaError_t)pdl_cuda_dense_planar(&a, sh->stream));
     return PDL_OK;
 }
@@ -109,7 +119,7 @@ static pdl_status dump_stages(pdl_cuda_net *n, const pdl_cuda_shared *sh, int t,
             if (st != PDL_OK)
                 return st;
         }
-        dst += floats_of(n->shapes[st_t]);
+        dst += floats_of(graph_shape(n, m, st_t));
     }
     return PDL_OK;
 }
@@ -119,7 +129,7 @@ static pdl_status alloc_stages(pdl_cuda_net *n, const pdl_model *m, pdl_error *e
     if (n->stages_dev)
         return PDL_OK;
     for (int s = 0; s < PDL_STAGE_GRAPH_COUNT; s++)
-        n->stage_floats += floats_of(n->shapes[m->stage_tensor[s]]);
+        n->stage_floats += floats_of(graph_shape(n, m, m->stage_tensor[s]));
     PDL_CUDA(cudaMalloc((void **)&n->stages_dev, n->stage_floats * sizeof(float)));
     PDL_CUDA(cudaMallocHost((void **)&n->stages_host, n->stage_floats * sizeof(float)));
     return PDL_OK;
@@ -190,7 +200,7 @@ pdl_status pdl_cuda_net_run(pdl_cuda_net *n, pdl_cuda_shared *sh, const float *i
     out->offset = out->center + (size_t)s4.h * s4.w;
     const float *next = n->stages_host;
     for (int s = 0; s < PDL_STAGE_GRAPH_COUNT && stages; s++) {
-        pdl_shape sh_ = n->shapes[m->stage_tensor[s]];
+        pdl_shape sh_ = graph_shape(n, m, m->stage_tensor[s]);
         out->stages[s] = (pdl_stage_tensor){true, sh_.c, sh_.h, sh_.w, next};
         next += floats_of(sh_);
     }

@@ -27,14 +27,16 @@ static void store(pdl_precision p, void *dst, size_t i, float v)
         ((float *)dst)[i] = v;
 }
 
-/* Writes conv c's KRSC weights then its bias at host + offsets. */
-static void convert(pdl_precision p, const pdl_conv *c, char *w, char *b)
+/* Writes op's KRSC weights (input channels padded with zeros to the stored
+ * count, pdl_cuda_conv_cin) then its bias at host + offsets. */
+static void convert(pdl_precision p, const pdl_op *op, char *w, char *b)
 {
-    int cg = c->cin / c->groups, k = c->kernel;
+    const pdl_conv *c = &op->conv;
+    int cg = c->cin / c->groups, stored = pdl_cuda_conv_cin(op) / c->groups, k = c->kernel;
     for (int o = 0; o < c->cout; o++)
         for (int i = 0; i < cg; i++)
             for (int t = 0; t < k * k; t++)
-                store(p, w, ((size_t)o * k * k + t) * cg + i,
+                store(p, w, ((size_t)o * k * k + t) * stored + i,
                       c->weight[((size_t)o * cg + i) * k * k + t]);
     for (int o = 0; o < c->cout; o++)
         store(p, b, (size_t)o, c->bias[o]);
@@ -77,7 +79,8 @@ pdl_status pdl_cuda_weights_upload(pdl_cuda_shared *sh, const pdl_model *m, pdl_
         if (m->ops[i].kind != PDL_OP_CONV)
             continue;
         woff[i] = total;
-        total += aligned((size_t)c->cout * (c->cin / c->groups) * c->kernel * c->kernel * elem);
+        total += aligned((size_t)c->cout * (pdl_cuda_conv_cin(&m->ops[i]) / c->groups) * c->kernel *
+                         c->kernel * elem);
         boff[i] = total;
         total += aligned((size_t)c->cout * elem);
     }
@@ -85,7 +88,7 @@ pdl_status pdl_cuda_weights_upload(pdl_cuda_shared *sh, const pdl_model *m, pdl_
     pdl_status st = host ? PDL_OK : pdl_fail(err, PDL_ERR_NOMEM, "CUDA backend: out of memory");
     for (int i = 0; i < m->nops && st == PDL_OK; i++)
         if (m->ops[i].kind == PDL_OP_CONV)
-            convert(sh->precision, &m->ops[i].conv, host + woff[i], host + boff[i]);
+            convert(sh->precision, &m->ops[i], host + woff[i], host + boff[i]);
     if (st == PDL_OK)
         st = upload(sh, m, host, total, woff, boff, err);
     free(host);

@@ -2,7 +2,8 @@
  * descriptors, finalized on the host (no GPU needed): cuDNN itself checks
  * each tensor's shape, strides and type and each fused operation's
  * consistency. Models: Detectron2's Cityscapes R52-DC5 DSConv at 1024x2048,
- * the COCO R52 DSConv config at 640x640 (configs are the converter's presets,
+ * the COCO R52 DSConv config at 640x640 (layers as the backend stores them:
+ * the input padded to PDL_CUDA_INPUT_CHANNELS; configs are the converter's presets,
  * written by weights/convert_detectron2.py's PRESETS into tests/cuda/data/),
  * and the demo model (weights/demo.safetensors), in FP32 and FP16, and the
  * stem's max pool. Also: inconsistent layers must be refused with an error
@@ -16,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cuda_internal.h"
 #include "cudnn_graph.h"
 #include "safetensors.h"
 
@@ -45,6 +47,7 @@ static tally describe_all(const pdl_config *cfg, int h, int w, pdl_precision pre
     pdl_model_input_size(cfg, h, w, &hp, &wp);
     pdl_shape *shapes = malloc((size_t)m.ntensors * sizeof *shapes);
     cr_assert_eq(pdl_model_shapes(&m, hp, wp, shapes, &err), PDL_OK, "%s", err.msg);
+    shapes[0].c = PDL_CUDA_INPUT_CHANNELS; /* as the backend stores the input */
     tally t = {0};
     for (int i = 0; i < m.nops; i++) {
         const pdl_op *op = &m.ops[i];
@@ -58,7 +61,9 @@ static tally describe_all(const pdl_config *cfg, int h, int w, pdl_precision pre
         }
         if (op->kind != PDL_OP_CONV)
             continue;
-        pdl_status st = pdl_cudnn_conv_describe(&op->conv, shapes[op->in[0]], shapes[op->out],
+        pdl_conv stored = op->conv;
+        stored.cin = pdl_cuda_conv_cin(op);
+        pdl_status st = pdl_cudnn_conv_describe(&stored, shapes[op->in[0]], shapes[op->out],
                                                 precision, &d, &err);
         cr_assert_eq(st, PDL_OK, "%s at %dx%d: %s", cfg->name, w, h, err.msg);
         cr_assert_eq(d.nops, 2 + (op->conv.residual >= 0) + op->conv.relu, "%s", op->conv.name);
