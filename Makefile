@@ -45,11 +45,12 @@ LIB      := $(BUILD)/libpanoptic.a
 BIN      := $(BUILD)/panoptic
 TEST_BIN := $(BUILD)/tests/run_tests
 CUDA_LIB := $(BUILD)/libpanoptic_cuda.so
+CUDA_TEST_BIN := $(BUILD)/tests/run_cuda_host_tests
 
 ALL := $(BIN) $(TEST_BIN)
 ifneq ($(NVCC),)
 ifeq ($(SAN),)
-ALL += $(CUDA_LIB)
+ALL += $(CUDA_LIB) $(CUDA_TEST_BIN)
 endif
 endif
 
@@ -92,12 +93,26 @@ $(BUILD)/obj/cuda/src/cuda/%.o: src/cuda/%.c
 # Symbols of the library proper (pdl_fail, ...) resolve against the executable
 # that loads us (linked with -rdynamic), so nothing is duplicated here.
 $(CUDA_LIB): $(CUDA_OBJ)
-	$(NVCC) -shared $(NVCC_ARCH) -o $@ $^ -L$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart_static \
+	$(NVCC) -shared $(NVCC_ARCH) -o $@ $^ -L$(CUDA_HOME)/lib64 -lcudnn -lcublasLt -lcublas -lcudart_static \
 	    -Xlinker -rpath,$(CUDA_HOME)/lib64
+
+# The cuDNN descriptor tests link cuDNN, so they are a binary of their own,
+# with the src/cuda files that need no kernels (cudnn_*.c, cuda_check.c).
+CUDA_TEST_OBJ := $(patsubst %.c,$(BUILD)/obj/cuda/%.o,$(wildcard tests/cuda/test_*.c) \
+                   $(wildcard src/cuda/cudnn_*.c) src/cuda/cuda_check.c)
+$(BUILD)/obj/cuda/tests/cuda/%.o: tests/cuda/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) -Isrc/cuda -I$(CUDA_HOME)/include $(CFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(CUDA_TEST_BIN): $(CUDA_TEST_OBJ) $(LIB)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion -L$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart \
+	    -Wl,-rpath,$(CUDA_HOME)/lib64 $(LDLIBS)
 
 # ---- tests -------------------------------------------------------------------
 test: all
 	$(TEST_BIN) --jobs 2
+	$(if $(filter $(CUDA_TEST_BIN),$(ALL)),$(CUDA_TEST_BIN) --jobs 2)
 	@for t in tests/cli/*.sh; do [ -e "$$t" ] || continue; echo "== $$t"; \
 	    BIN=$(BIN) bash "$$t" || exit 1; done
 

@@ -52,8 +52,8 @@ static const char usage[] =
     "      --sizes S1,S2,...   test short edges (0 = as is; default: the model's)\n"
     "      --max-size M        cap on the longest edge (default: the model's)\n"
     "      --device D1,D2,...  cpu, cuda, cuda:N (default: cpu)\n"
-    "      --precision P1,...  fp32 (default); others need a CUDA reduced-precision\n"
-    "                          path this build lacks and are skipped, saying so\n"
+    "      --precision P1,...  fp32 (default), tf32, fp16 (CUDA only; the CPU is fp32\n"
+    "                          and other points are skipped, saying so)\n"
     "      --threads N         CPU threads for the network (default: all cores)\n"
     "      --warmup N          untimed images first (default 2)\n"
     "      --runs N            timed images, cycling over the data (default 10;\n"
@@ -256,18 +256,21 @@ static void run_point(sweep *s, const char *device, const char *precision, int s
     bench_args *a = s->a;
     pdl_error err;
     pdl_error_clear(&err);
-    if (strcmp(precision, "fp32") != 0) {
-        skip(s, device, precision, size,
-             "only fp32 is implemented (the CPU backend is fp32; reduced precision would need a "
-             "CUDA path this build does not have)");
-        return;
-    }
     pdl_engine_options eo;
     pdl_engine_options_default(&eo);
     eo.short_edge = size;
     eo.max_size = a->max_size;
     eo.device.threads = a->threads;
+    if (pdl_precision_parse(precision, &eo.device.precision, &err) != PDL_OK) {
+        skip(s, device, precision, size, "not implemented (fp32, tf32 and fp16 are, on CUDA)");
+        return;
+    }
     pdl_engine *e = NULL;
+    if (pdl_device_parse(device, &eo.device, &err) == PDL_OK &&
+        eo.device.kind == PDL_DEVICE_CPU && eo.device.precision != PDL_PRECISION_FP32) {
+        skip(s, device, precision, size, "the CPU backend is fp32 only");
+        return;
+    }
     if (pdl_device_parse(device, &eo.device, &err) != PDL_OK ||
         pdl_engine_open(a->model, &eo, &e, &err) != PDL_OK) {
         skip(s, device, precision, size, err.msg);
@@ -548,9 +551,11 @@ int cmd_bench(int argc, char **argv)
         if (!parse_int(size_text[i], a.sizes == default_sizes ? -1 : 0, 16384, &sizes[i]))
             return cli_usage_error("bench", "bad size '%s' in --sizes (0..16384)", size_text[i]);
     for (int i = 0; i < nprec; i++)
-        if (strcmp(precisions[i], "fp32") && strcmp(precisions[i], "fp16") &&
-            strcmp(precisions[i], "bf16") && strcmp(precisions[i], "int8"))
-            return cli_usage_error("bench", "unknown precision '%s' (fp32, fp16, bf16, int8)", precisions[i]);
+        if (strcmp(precisions[i], "fp32") && strcmp(precisions[i], "tf32") &&
+            strcmp(precisions[i], "fp16") && strcmp(precisions[i], "bf16") &&
+            strcmp(precisions[i], "int8"))
+            return cli_usage_error("bench", "unknown precision '%s' (fp32, tf32, fp16, bf16, int8)",
+                                   precisions[i]);
     for (int i = 0; i < ndev; i++) {
         pdl_device_request req;
         pdl_error err;

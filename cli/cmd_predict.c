@@ -48,6 +48,7 @@ static const char usage[] =
     "      --batch N         run up to N consecutive same-sized images through the\n"
     "                        network at once (default 1, at most 64); each JSON\n"
     "                        line's network ms is then its batch's time / its size\n"
+    "      --precision P     CUDA network arithmetic: fp32 (default), tf32 or fp16\n"
     "      --size S          test resize: shortest edge S (0 = keep the image size;\n"
     "                        default: the model's)\n"
     "      --max-size M      cap on the longest edge after resize (0 = none)\n"
@@ -396,7 +397,8 @@ static void run_pipeline(run *r)
 int cmd_predict(int argc, char **argv)
 {
     enum { OPT_DEVICE = 256, OPT_THREADS, OPT_BATCH, OPT_SIZE, OPT_MAX_SIZE, OPT_SEMANTIC, OPT_INSTANCE, OPT_VIS,
-           OPT_SHARD, OPT_RESUME, OPT_THRESHOLD, OPT_NMS, OPT_TOPK, OPT_STUFF, OPT_COMPAT, OPT_DUMP };
+           OPT_SHARD, OPT_RESUME, OPT_THRESHOLD, OPT_NMS, OPT_TOPK, OPT_STUFF, OPT_COMPAT, OPT_DUMP,
+           OPT_PRECISION };
     static const struct option options[] = {
         {"output", required_argument, NULL, 'o'},        {"device", required_argument, NULL, OPT_DEVICE},
         {"threads", required_argument, NULL, OPT_THREADS}, {"size", required_argument, NULL, OPT_SIZE},
@@ -408,7 +410,7 @@ int cmd_predict(int argc, char **argv)
         {"top-k", required_argument, NULL, OPT_TOPK},    {"stuff-area", required_argument, NULL, OPT_STUFF},
         {"compat", required_argument, NULL, OPT_COMPAT}, {"dump-tensors", required_argument, NULL, OPT_DUMP},
         {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
-        {NULL, 0, NULL, 0}};
+        {"precision", required_argument, NULL, OPT_PRECISION}, {NULL, 0, NULL, 0}};
     pdl_engine_options eo;
     pdl_engine_options_default(&eo);
     run r = {.batch = 1};
@@ -432,6 +434,10 @@ int cmd_predict(int argc, char **argv)
         case OPT_BATCH:
             if (!parse_int(optarg, 1, PDL_MAX_BATCH, &r.batch))
                 return cli_usage_error("predict", "bad --batch '%s' (1..%d)", optarg, PDL_MAX_BATCH);
+            break;
+        case OPT_PRECISION:
+            if (pdl_precision_parse(optarg, &eo.device.precision, &err) != PDL_OK)
+                return cli_usage_error("predict", "%s", err.msg);
             break;
         case OPT_SIZE:
             if (!parse_int(optarg, 0, 16384, &eo.short_edge))

@@ -13,10 +13,16 @@
 
 typedef enum pdl_device_kind { PDL_DEVICE_AUTO, PDL_DEVICE_CPU, PDL_DEVICE_CUDA } pdl_device_kind;
 
+/* Arithmetic of the network on CUDA (the CPU backend is always FP32). TF32:
+ * float tensors, tensor cores allowed to round conv inputs to TF32. FP16: half
+ * tensors, float accumulation. */
+typedef enum pdl_precision { PDL_PRECISION_FP32, PDL_PRECISION_TF32, PDL_PRECISION_FP16 } pdl_precision;
+
 typedef struct pdl_device_request {
     pdl_device_kind kind;
     int index;   /* CUDA device ordinal */
     int threads; /* CPU threads; 0 = all cores */
+    pdl_precision precision;
 } pdl_device_request;
 
 /* Counters for tests and --verbose output. */
@@ -70,6 +76,10 @@ typedef const pdl_backend_ops *(*pdl_cuda_entry_fn)(void);
 
 /* Parses "auto", "cpu", "cuda" or "cuda:N". */
 pdl_status pdl_device_parse(const char *text, pdl_device_request *out, pdl_error *err);
+
+/* Parses "fp32", "tf32" or "fp16". */
+pdl_status pdl_precision_parse(const char *text, pdl_precision *out, pdl_error *err);
+const char *pdl_precision_name(pdl_precision p);
 
 /* Opens the requested backend. With PDL_DEVICE_AUTO a CUDA failure falls back to
  * the CPU and the reason is left in `fallback_note` (empty when none). */

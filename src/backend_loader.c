@@ -45,6 +45,23 @@ pdl_status pdl_device_parse(const char *text, pdl_device_request *out, pdl_error
     return pdl_fail(err, PDL_ERR_ARG, "bad device '%s' (expected auto, cpu, cuda or cuda:N)", text);
 }
 
+static const char *const precision_names[] = {"fp32", "tf32", "fp16"};
+
+pdl_status pdl_precision_parse(const char *text, pdl_precision *out, pdl_error *err)
+{
+    for (int i = 0; i < 3; i++)
+        if (strcmp(text, precision_names[i]) == 0) {
+            *out = (pdl_precision)i;
+            return PDL_OK;
+        }
+    return pdl_fail(err, PDL_ERR_ARG, "bad precision '%s' (expected fp32, tf32 or fp16)", text);
+}
+
+const char *pdl_precision_name(pdl_precision p)
+{
+    return (unsigned)p < 3 ? precision_names[p] : "?";
+}
+
 static void *open_cuda_library(char *why, size_t why_size)
 {
     const char *env = getenv("PANOPTIC_CUDA_LIB");
@@ -104,6 +121,9 @@ pdl_status pdl_backend_open(const pdl_device_request *req, pdl_backend *out,
         fallback_note[0] = '\0';
     if (req->kind == PDL_DEVICE_CUDA)
         return open_cuda(req, out, err);
+    if (req->kind == PDL_DEVICE_CPU && req->precision != PDL_PRECISION_FP32)
+        return pdl_fail(err, PDL_ERR_ARG, "precision %s needs a CUDA device (the CPU backend is fp32)",
+                        pdl_precision_name(req->precision));
     if (req->kind == PDL_DEVICE_AUTO) {
         pdl_error cuda_err;
         if (open_cuda(req, out, &cuda_err) == PDL_OK)

@@ -8,6 +8,7 @@
  * there is one, the tensor.
  */
 #include "safetensors.h"
+#include "pdl_half.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -375,25 +376,6 @@ size_t pdl_weights_unused(const pdl_weights *w, const char **first)
     return n;
 }
 
-/* IEEE binary16 -> binary32. Normal numbers re-bias the exponent (15 -> 127);
- * subnormals are mant x 2^-24, exact in float arithmetic; exponent 31 is
- * Inf/NaN (payload kept). */
-static float half_to_float(uint16_t h)
-{
-    uint32_t sign = (uint32_t)(h >> 15) << 31, exp = (h >> 10) & 0x1f, mant = h & 0x3ff, bits;
-    if (exp == 0) {
-        float f = (float)mant * 0x1p-24f;
-        return sign ? -f : f;
-    }
-    if (exp == 31)
-        bits = sign | 0x7f800000u | (mant << 13);
-    else
-        bits = sign | ((exp + 112) << 23) | (mant << 13);
-    float f;
-    memcpy(&f, &bits, sizeof f);
-    return f;
-}
-
 /* bfloat16 is the top half of a binary32. */
 static float bf16_to_float(uint16_t h)
 {
@@ -413,7 +395,7 @@ pdl_status pdl_tensor_to_f32(const pdl_weights *w, const pdl_tensor *t, float *d
             memcpy(&f, src + 4 * i, 4);
         } else {
             h = (uint16_t)(src[2 * i] | (src[2 * i + 1] << 8));
-            f = t->dtype == PDL_DTYPE_F16 ? half_to_float(h) : bf16_to_float(h);
+            f = t->dtype == PDL_DTYPE_F16 ? pdl_half_bits_to_float(h) : bf16_to_float(h);
         }
         if (!isfinite(f))
             return pdl_fail(err, PDL_ERR_FORMAT,

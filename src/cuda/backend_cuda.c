@@ -1,16 +1,38 @@
-/* backend_cuda.c - entry point of libpanoptic_cuda.so.
+/* backend_cuda.c - entry point of libpanoptic_cuda.so: the backend ops table.
  *
  * Built only when nvcc is present and loaded only when a CUDA device is asked
  * for. Opening checks that a driver and a device are usable and names the
- * reason when not; the network on cuDNN's graph API is not built yet, so a
- * usable device still ends in a clear "not built yet" error.
+ * reason when not. Networks (cuda_net.c) are cached by padded input size,
+ * least recently used out first; all share the uploaded weights
+ * (cuda_weights.c) and one workspace sized to the largest plan. The /4 head
+ * outputs come back as host planar float like the CPU backend's, and the x4
+ * outputs are made from them on the host with the same code (pdl_upsample_crop).
  */
 #include "backend.h"
 
-#include <cuda_runtime_api.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
-static pdl_status cuda_open(const pdl_device_request *req, void **ctx, pdl_error *err)
+#include "cuda_check.h"
+#include "cuda_internal.h"
+
+#define PLAN_CACHE 4
+
+typedef struct cuda_context {
+    pdl_cuda_shared sh;
+    char name[400];
+    pdl_cuda_net *nets[PLAN_CACHE];
+    unsigned long last_use[PLAN_CACHE];
+    unsigned long clock;
+    pdl_cuda_net *current;
+    int height, width;
+    int plans_built;
+    float *full;
+    size_t full_floats;
+} cuda_context;
+
+static pdl_status open_device(cuda_context *c, const pdl_device_request *req, pdl_error *err)
 {
     int count = 0;
     cudaError_t e = cudaGetDeviceCount(&count);
@@ -22,20 +44,206 @@ static pdl_status cuda_open(const pdl_device_request *req, void **ctx, pdl_error
     if (req->index >= count)
         return pdl_fail(err, PDL_ERR_DEVICE, "no usable CUDA device (cuda:%d requested, %d present)",
                         req->index, count);
-    *ctx = NULL;
-    return pdl_fail(err, PDL_ERR_DEVICE,
-                    "CUDA backend: the cuDNN network is not built yet; use --device cpu");
+    struct cudaDeviceProp prop;
+    PDL_CUDA(cudaSetDevice(req->index));
+    PDL_CUDA(cudaGetDeviceProperties(&prop, req->index));
+    if (prop.major < 8)
+        return pdl_fail(err, PDL_ERR_DEVICE,
+                        "no usable CUDA device (%s is sm_%d%d; this build needs sm_80 or newer)",
+                        prop.name, prop.major, prop.minor);
+    c->sh.device = req->index;
+    c->sh.precision = req->precision;
+    PDL_CUDA(cudaStreamCreateWithFlags(&c->sh.stream, cudaStreamNonBlocking));
+    PDL_CUDNN(cudnnCreate(&c->sh.cudnn));
+    PDL_CUDNN(cudnnSetStream(c->sh.cudnn, c->sh.stream));
+    PDL_CUBLAS(cublasLtCreate(&c->sh.lt));
+    snprintf(c->name, sizeof c->name, "cuda:%d (%s, cuDNN %zu, %s)", req->index, prop.name,
+             cudnnGetVersion(), pdl_precision_name(req->precision));
+    return PDL_OK;
 }
 
 static void cuda_close(void *ctx)
 {
-    (void)ctx;
+    cuda_context *c = ctx;
+    if (!c)
+        return;
+    for (int i = 0; i < PLAN_CACHE; i++)
+        pdl_cuda_net_free(c->nets[i]);
+    pdl_cuda_weights_free(&c->sh);
+    cudaFree(c->sh.workspace);
+    if (c->sh.lt)
+        cublasLtDestroy(c->sh.lt);
+    if (c->sh.cudnn)
+        cudnnDestroy(c->sh.cudnn);
+    if (c->sh.stream)
+        cudaStreamDestroy(c->sh.stream);
+    free(c->full);
+    free(c);
+}
+
+static pdl_status cuda_open(const pdl_device_request *req, void **ctx, pdl_error *err)
+{
+    cuda_context *c = calloc(1, sizeof *c);
+    if (!c)
+        return pdl_fail(err, PDL_ERR_NOMEM, "CUDA backend: out of memory");
+    pdl_status st = open_device(c, req, err);
+    if (st != PDL_OK) {
+        cuda_close(c);
+        return st;
+    }
+    *ctx = c;
+    return PDL_OK;
 }
 
 static void cuda_describe(void *ctx, char *buf, size_t size)
 {
-    (void)ctx;
-    snprintf(buf, size, "cuda");
+    const cuda_context *c = ctx;
+    snprintf(buf, size, "%s", c->name);
+}
+
+/* Forgets every network (when the model changes). */
+static void drop_nets(cuda_context *c)
+{
+    for (int i = 0; i < PLAN_CACHE; i++) {
+        pdl_cuda_net_free(c->nets[i]);
+        c->nets[i] = NULL;
+    }
+    c->current = NULL;
+}
+
+static int find_slot(const cuda_context *c, int hp, int wp)
+{
+    for (int i = 0; i < PLAN_CACHE; i++)
+        if (c->nets[i] && c->nets[i]->hp == hp && c->nets[i]->wp == wp)
+            return i;
+    int victim = 0;
+    for (int i = 0; i < PLAN_CACHE; i++) {
+        if (!c->nets[i])
+            return i;
+        if (c->last_use[i] < c->last_use[victim])
+            victim = i;
+    }
+    return victim;
+}
+
+static pdl_status grow_workspace(cuda_context *c, const pdl_cuda_net *n, pdl_error *err)
+{
+    if (n->workspace <= c->sh.workspace_size)
+        return PDL_OK;
+    cudaFree(c->sh.workspace);
+    c->sh.workspace = NULL;
+    c->sh.workspace_size = 0;
+    cudaError_t e = cudaMalloc(&c->sh.workspace, n->workspace);
+    if (e == cudaErrorMemoryAllocation)
+        return pdl_fail(err, PDL_ERR_NOMEM,
+                        "CUDA backend: out of device memory for a %dx%d input: the cuDNN "
+                        "workspace needs %zu MB", n->wp, n->hp, (n->workspace + (1u << 20) - 1) >> 20);
+    PDL_CUDA(e);
+    c->sh.workspace_size = n->workspace;
+    return PDL_OK;
+}
+
+static pdl_status cuda_prepare(void *ctx, const pdl_model *model, int batch, int height, int width,
+                               pdl_error *err)
+{
+    cuda_context *c = ctx;
+    if (batch != 1)
+        return pdl_fail(err, PDL_ERR_UNSUPPORTED, "CUDA backend: --batch %d: only batch 1 is built yet", batch);
+    if (height < 1 || width < 1)
+        return pdl_fail(err, PDL_ERR_ARG, "CUDA backend: bad image size %dx%d", width, height);
+    if (c->sh.model != model || c->sh.model_id != model->id)
+        drop_nets(c);
+    pdl_status st = pdl_cuda_weights_upload(&c->sh, model, err);
+    if (st != PDL_OK)
+        return st;
+    int hp, wp;
+    pdl_model_input_size(&model->config, height, width, &hp, &wp);
+    int slot = find_slot(c, hp, wp);
+    if (!c->nets[slot] || c->nets[slot]->hp != hp || c->nets[slot]->wp != wp) {
+        pdl_cuda_net_free(c->nets[slot]);
+        c->nets[slot] = NULL;
+        c->current = NULL;
+        st = pdl_cuda_net_create(&c->sh, hp, wp, &c->nets[slot], err);
+        if (st != PDL_OK)
+            return st;
+        c->plans_built++;
+    }
+    st = grow_workspace(c, c->nets[slot], err);
+    if (st != PDL_OK)
+        return st;
+    c->last_use[slot] = ++c->clock;
+    c->current = c->nets[slot];
+    c->height = height;
+    c->width = width;
+    return PDL_OK;
+}
+
+static pdl_status upsample_outputs(cuda_context *c, pdl_head_outputs *out, pdl_error *err)
+{
+    size_t plane = (size_t)out->height * out->width;
+    size_t need = (size_t)(out->num_classes + 3) * plane;
+    if (need > c->full_floats) {
+        free(c->full);
+        c->full_floats = 0;
+        c->full = malloc(need * sizeof *c->full);
+        if (!c->full)
+            return pdl_fail(err, PDL_ERR_NOMEM, "CUDA backend: out of memory for %dx%d outputs",
+                            out->width, out->height);
+        c->full_floats = need;
+    }
+    float *sem = c->full, *center = sem + out->num_classes * plane, *offset = center + plane;
+    pdl_status st = pdl_upsample_crop(out->sem_logits, out->num_classes, out->h4, out->w4, 4,
+                                      out->height, out->width, 1.0f, sem, err);
+    if (st == PDL_OK)
+        st = pdl_upsample_crop(out->center, 1, out->h4, out->w4, 4, out->height, out->width,
+                               1.0f, center, err);
+    if (st == PDL_OK)
+        st = pdl_upsample_crop(out->offset, 2, out->h4, out->w4, 4, out->height, out->width,
+                               4.0f, offset, err);
+    out->sem_logits_up = sem;
+    out->center_up = center;
+    out->offset_up = offset;
+    const float *up[3] = {sem, center, offset};
+    const int ch[3] = {out->num_classes, 1, 2};
+    for (int i = 0; i < 3 && out->stages[0].present; i++)
+        out->stages[PDL_STAGE_SEM_LOGITS_UP + i] =
+            (pdl_stage_tensor){true, ch[i], out->height, out->width, up[i]};
+    return st;
+}
+
+static pdl_status cuda_run(void *ctx, const float *input, unsigned flags, pdl_head_outputs *out,
+                           pdl_error *err)
+{
+    cuda_context *c = ctx;
+    if (!c->current)
+        return pdl_fail(err, PDL_ERR_ARG, "CUDA backend: run without a successful prepare");
+    memset(out, 0, sizeof *out);
+    out->height = c->height;
+    out->width = c->width;
+    if (flags & PDL_RUN_STAGES)
+        flags |= PDL_RUN_FULL;
+    pdl_status st = pdl_cuda_net_run(c->current, &c->sh, input, flags, out, err);
+    if (st == PDL_OK && (flags & PDL_RUN_FULL))
+        st = upsample_outputs(c, out, err);
+    return st;
+}
+
+static void cuda_stats(void *ctx, pdl_backend_stats *out)
+{
+    const cuda_context *c = ctx;
+    memset(out, 0, sizeof *out);
+    out->plans_built = c->plans_built;
+    for (int i = 0; i < PLAN_CACHE; i++)
+        out->plans_cached += c->nets[i] != NULL;
+    if (c->current) {
+        const pdl_model *m = c->sh.model;
+        for (int i = 0; i < m->nops; i++)
+            out->own_ops += m->ops[i].kind != PDL_OP_CONV && m->ops[i].kind != PDL_OP_MAXPOOL;
+        out->arena_bytes = c->current->arena_bytes;
+    }
+    out->scratch_bytes = c->sh.workspace_size;
+    out->weight_bytes = c->sh.weight_bytes;
+    out->output_bytes = c->full_floats * sizeof(float);
 }
 
 static const pdl_backend_ops cuda_ops = {
@@ -43,6 +251,9 @@ static const pdl_backend_ops cuda_ops = {
     .open = cuda_open,
     .close = cuda_close,
     .describe = cuda_describe,
+    .prepare = cuda_prepare,
+    .run = cuda_run,
+    .stats = cuda_stats,
 };
 
 __attribute__((visibility("default"))) const pdl_backend_ops *pdl_cuda_backend_ops(void)

@@ -59,7 +59,7 @@ PYEOF
 expect 0 "bench with ground truth" --data "$tmp/syn/images" --gt-json "$tmp/gt/predictions.json" \
     --gt-dir "$tmp/gt" --sizes 48,64 --runs 8 --precision fp32,fp16 --out "$tmp/r" \
     --keep-predictions "$tmp/keep"
-grep -q "fp16 size 48: skipped: only fp32" "$tmp/err" || fail "fp16 not reported as skipped: $(cat "$tmp/err")"
+grep -q "fp16 size 48: skipped: the CPU backend is fp32 only" "$tmp/err" || fail "fp16 not reported as skipped: $(cat "$tmp/err")"
 for size in 48 64; do
     "$BIN" eval --gt-json "$tmp/gt/predictions.json" --gt-dir "$tmp/gt" \
         --pred-json "$tmp/keep/cpu_fp32_$size/predictions.json" --pred-dir "$tmp/keep/cpu_fp32_$size" \

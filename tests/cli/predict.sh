@@ -179,6 +179,10 @@ expect2 "$BIN" predict "$MODEL" "$in/top.png" "$tmp/top.png" -o "$tmp/x"
 grep -q "would both write" "$tmp/e2" || fail "clashing output names not refused"
 expect2 "$BIN" predict "$MODEL" "$in" -o "$tmp/x" --device cuda
 grep -q "no usable CUDA device" "$tmp/e2" || fail "--device cuda without a GPU: $(cat "$tmp/e2")"
+expect2 "$BIN" predict "$MODEL" "$in" -o "$tmp/x" --precision fp8
+grep -q "bad precision 'fp8'" "$tmp/e2" || fail "--precision fp8: $(cat "$tmp/e2")"
+expect2 "$BIN" predict "$MODEL" "$in" -o "$tmp/x" --device cpu --precision fp16
+grep -q "fp16 needs a CUDA device" "$tmp/e2" || fail "--device cpu --precision fp16: $(cat "$tmp/e2")"
 
 if [ "$fails" -ne 0 ]; then
     echo "predict.sh: $fails failure(s)" >&2

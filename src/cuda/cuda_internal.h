@@ -1,0 +1,88 @@
+/* cuda_internal.h - pieces of the CUDA backend shared by its files: the
+ * device state (cuda_device.c: handles, stream, weights uploaded once) and
+ * the per-input-size network (cuda_net.c: cuDNN plans, activations, run).
+ * Not a public interface.
+ */
+#ifndef PDL_CUDA_INTERNAL_H
+#define PDL_CUDA_INTERNAL_H
+
+#include <cublasLt.h>
+#include <cuda_runtime_api.h>
+#include <cudnn.h>
+#include <stdbool.h>
+
+#include "backend.h"
+#include "cudnn_graph.h"
+#include "model.h"
+
+#define PDL_CUDA_LT_WORKSPACE (4u << 20) /* cuBLASLt's share of the workspace */
+
+/* What every plan shares: one device, one stream, the weights, one workspace. */
+typedef struct pdl_cuda_shared {
+    int device;
+    pdl_precision precision;
+    cudaStream_t stream;
+    cudnnHandle_t cudnn;
+    cublasLtHandle_t lt;
+    const pdl_model *model;
+    uint64_t model_id;
+    void *weight_block;    /* every conv's weights (KRSC) and bias, storage type */
+    void **weight, **bias; /* per op, into weight_block (NULL for non-convs) */
+    size_t weight_bytes;
+    void *workspace;
+    size_t workspace_size;
+} pdl_cuda_shared;
+
+/* The network input is stored with its 3 channels padded to 8 (zeros, and
+ * zero weights in the conv that reads it): FP16 tensor-core engines want
+ * channel counts that are multiples of 8, and zeros change no sum. */
+#define PDL_CUDA_INPUT_CHANNELS 8
+
+/* Input channels of conv op `op` as stored on the device. */
+static inline int pdl_cuda_conv_cin(const pdl_op *op)
+{
+    return op->in[0] == 0 && op->conv.groups == 1 ? PDL_CUDA_INPUT_CHANNELS : op->conv.cin;
+}
+
+/* Bytes of one element in the precision's storage type. */
+static inline size_t pdl_cuda_elem(pdl_precision p)
+{
+    return p == PDL_PRECISION_FP16 ? 2 : 4;
+}
+
+/* Uploads the model's conv weights (reordered to KRSC, converted to the
+ * storage type); keeps them until the model changes. */
+pdl_status pdl_cuda_weights_upload(pdl_cuda_shared *sh, const pdl_model *m, pdl_error *err);
+void pdl_cuda_weights_free(pdl_cuda_shared *sh);
+
+/* The network for one padded input size. */
+typedef struct pdl_cuda_net {
+    int hp, wp;
+    int nops;
+    pdl_shape *shapes;        /* per tensor, as stored (the input padded to 8 channels) */
+    pdl_cudnn_graph *graphs;  /* per op: planned cuDNN graph (convs, max pool) */
+    bool *gemm;               /* per op: the 1x1 conv on pooled features, via cuBLASLt */
+    void **t;                 /* per tensor: device buffer */
+    void *arena;              /* activations, placed by liveness */
+    size_t arena_bytes;
+    float *pool_rows;         /* the pooling kernel's float scratch */
+    size_t workspace;         /* the largest plan's workspace */
+    void *input_host;         /* pinned NHWC input in the storage type */
+    float *heads_dev, *heads_host; /* planar float head outputs (pinned on the host) */
+    float *stages_dev, *stages_host;
+    size_t head_floats, stage_floats;
+} pdl_cuda_net;
+
+/* Plans every layer for a padded input of hp x wp and allocates its buffers;
+ * out-of-memory errors name the input size and the bytes needed. */
+pdl_status pdl_cuda_net_create(pdl_cuda_shared *sh, int hp, int wp, pdl_cuda_net **out,
+                               pdl_error *err);
+void pdl_cuda_net_free(pdl_cuda_net *n);
+
+/* Runs the network on input [3][hp][wp] (planar float, normalised and padded),
+ * returns the /4 head outputs (and stages) as host planar float. The shared
+ * workspace must hold n->workspace bytes. */
+pdl_status pdl_cuda_net_run(pdl_cuda_net *n, pdl_cuda_shared *sh, const float *input,
+                            unsigned flags, pdl_head_outputs *out, pdl_error *err);
+
+#endif

@@ -1,0 +1,196 @@
+/* cuda_net.c - the network for one padded input size on the GPU.
+ *
+ * Planning walks the graph once: each conv gets its fused cuDNN graph and
+ * execution plan (the pooled ASPP branch's 1x1 conv goes to cuBLASLt
+ * instead), the stem's max pool a cuDNN resample graph; pooling, resize and
+ * concat are the dense kernels. Activations are NHWC in the precision's
+ * storage type and share one arena placed by liveness (pdl_cpu_place_blocks,
+ * the CPU backend's placer). Running queues everything on one stream and
+ * brings back the /4 heads (and, on request, every stage) as planar float.
+ */
+#include "cuda_internal.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cpu_internal.h"
+#include "cuda_check.h"
+#include "dense_kernels.h"
+
+static const pdl_stage head_stage[3] = {PDL_STAGE_SEM_LOGITS, PDL_STAGE_CENTER, PDL_STAGE_OFFSET};
+
+static size_t floats_of(pdl_shape s)
+{
+    return (size_t)s.c * s.h * s.w;
+}
+
+/* cudaMalloc, with an out-of-memory message naming the input size. */
+static pdl_status dev_alloc(const pdl_cuda_net *n, void **p, size_t bytes, const char *what,
+                            pdl_error *err)
+{
+    cudaError_t e = cudaMalloc(p, bytes ? bytes : 1);
+    if (e == cudaErrorMemoryAllocation)
+        return pdl_fail(err, PDL_ERR_NOMEM,
+                        "CUDA backend: out of device memory for a %dx%d input: %s needs %zu MB",
+                        n->wp, n->hp, what, (bytes + (1u << 20) - 1) >> 20);
+    PDL_CUDA(e);
+    return PDL_OK;
+}
+
+/* The conv on pooled features that cuBLASLt runs as one GEMM. */
+static bool is_pooled_1x1(const pdl_model *m, const int *producer, const pdl_op *op)
+{
+    int p = producer[op->in[0]];
+    return op->kind == PDL_OP_CONV && op->conv.kernel == 1 && op->conv.groups == 1 && p >= 0 &&
+           m->ops[p].kind == PDL_OP_AVGPOOL;
+}
+
+static pdl_status plan_layers(pdl_cuda_net *n, pdl_cuda_shared *sh, const int *producer,
+                              pdl_error *err)
+{
+    const pdl_model *m = sh->model;
+    for (int i = 0; i < m->nops; i++) {
+        const pdl_op *op = &m->ops[i];
+        pdl_cudnn_graph *g = &n->graphs[i];
+        pdl_status st = PDL_OK;
+        n->gemm[i] = is_pooled_1x1(m, producer, op);
+        if (op->kind == PDL_OP_CONV && !n->gemm[i]) {
+            pdl_conv stored = op->conv;
+            stored.cin = pdl_cuda_conv_cin(op);
+            st = pdl_cudnn_conv_describe(&stored, n->shapes[op->in[0]], n->shapes[op->out],
+                                         sh->precision, g, err);
+            if (st == PDL_OK)
+                st = pdl_cudnn_graph_plan(g, sh->cudnn, op->conv.name, err);
+        } else if (op->kind == PDL_OP_MAXPOOL) {
+            st = pdl_cudnn_maxpool_describe(op, n->shapes[op->in[0]], n->shapes[op->out],
+                                            sh->precision, g, err);
+            if (st == PDL_OK)
+                st = pdl_cudnn_graph_plan(g, sh->cudnn, "stem max pool", err);
+        }
+        if (st != PDL_OK)
+            return st;
+        if ((size_t)g->workspace > n->workspace)
+            n->workspace = (size_t)g->workspace;
+    }
+    return PDL_OK;
+}
+
+/* Places every activation in one arena by liveness (op i is step i + 1, the
+ * input is written at step 0; head outputs live to the end). */
+static pdl_status place(pdl_cuda_net *n, const pdl_cuda_shared *sh, const int *producer,
+                        pdl_error *err)
+{
+    const pdl_model *m = sh->model;
+    pdl_cpu_block *b = calloc((size_t)m->ntensors, sizeof *b);
+    if (!b)
+        return pdl_fail(err, PDL_ERR_NOMEM, "CUDA backend: out of memory");
+    for (int t = 0; t < m->ntensors; t++)
+        b[t] = (pdl_cpu_block){.size = floats_of(n->shapes[t]) * pdl_cuda_elem(sh->precision),
+                               .first = producer[t] + 1, .last = producer[t] + 1};
+    for (int i = 0; i < m->nops; i++) {
+        const pdl_op *op = &m->ops[i];
+        for (int j = 0; j < op->nin; j++)
+            b[op->in[j]].last = i + 1;
+        if (op->kind == PDL_OP_CONV && op->conv.residual >= 0)
+            b[op->conv.residual].last = i + 1;
+    }
+    for (int h = 0; h < 3; h++)
+        b[m->stage_tensor[head_stage[h]]].last = INT_MAX;
+    n->arena_bytes = pdl_cpu_place_blocks(b, m->ntensors);
+    pdl_status st = n->arena_bytes == (size_t)-1
+                        ? pdl_fail(err, PDL_ERR_NOMEM, "CUDA backend: out of memory")
+                        : dev_alloc(n, &n->arena, n->arena_bytes, "the activations", err);
+    for (int t = 0; t < m->ntensors && st == PDL_OK; t++)
+        n->t[t] = (char *)n->arena + b[t].offset;
+    free(b);
+    return st;
+}
+
+static pdl_status alloc_buffers(pdl_cuda_net *n, const pdl_cuda_shared *sh, pdl_error *err)
+{
+    const pdl_model *m = sh->model;
+    long rows = 1;
+    for (int i = 0; i < m->nops; i++)
+        if (m->ops[i].kind == PDL_OP_AVGPOOL) {
+            pdl_shape in = n->shapes[m->ops[i].in[0]];
+            pdl_dense_pool_args a = {.h = in.h, .w = in.w, .channels = in.c,
+                                     .kw = m->ops[i].kernel[1]};
+            long r = pdl_dense_pool_rows(&a);
+            rows = r > rows ? r : rows;
+        }
+    for (int h = 0; h < 3; h++)
+        n->head_floats += floats_of(n->shapes[m->stage_tensor[head_stage[h]]]);
+    pdl_status st = dev_alloc(n, (void **)&n->pool_rows, (size_t)rows * sizeof(float),
+                              "the pooling scratch", err);
+    if (st == PDL_OK)
+        st = dev_alloc(n, (void **)&n->heads_dev, n->head_floats * sizeof(float), "the heads", err);
+    if (st == PDL_OK)
+        PDL_CUDA(cudaMallocHost((void **)&n->heads_host, n->head_floats * sizeof(float)));
+    if (st == PDL_OK)
+        PDL_CUDA(cudaMallocHost(&n->input_host,
+                                floats_of(n->shapes[0]) * pdl_cuda_elem(sh->precision)));
+    return st;
+}
+
+pdl_status pdl_cuda_net_create(pdl_cuda_shared *sh, int hp, int wp, pdl_cuda_net **out,
+                               pdl_error *err)
+{
+    const pdl_model *m = sh->model;
+    pdl_cuda_net *n = calloc(1, sizeof *n);
+    int *producer = malloc((size_t)m->ntensors * sizeof *producer);
+    pdl_status st = PDL_OK;
+    if (n) {
+        n->hp = hp;
+        n->wp = wp;
+        n->nops = m->nops;
+        n->shapes = malloc((size_t)m->ntensors * sizeof *n->shapes);
+        n->graphs = calloc((size_t)m->nops, sizeof *n->graphs);
+        n->gemm = calloc((size_t)m->nops, sizeof *n->gemm);
+        n->t = calloc((size_t)m->ntensors, sizeof *n->t);
+    }
+    if (!n || !producer || !n->shapes || !n->graphs || !n->gemm || !n->t)
+        st = pdl_fail(err, PDL_ERR_NOMEM, "CUDA backend: out of memory");
+    if (st == PDL_OK)
+        st = pdl_model_shapes(m, hp, wp, n->shapes, err);
+    if (st == PDL_OK) {
+        n->shapes[0].c = PDL_CUDA_INPUT_CHANNELS;
+        producer[0] = -1;
+        for (int i = 0; i < m->nops; i++)
+            producer[m->ops[i].out] = i;
+        st = plan_layers(n, sh, producer, err);
+    }
+    if (n && n->workspace < PDL_CUDA_LT_WORKSPACE)
+        n->workspace = PDL_CUDA_LT_WORKSPACE;
+    if (st == PDL_OK)
+        st = place(n, sh, producer, err);
+    if (st == PDL_OK)
+        st = alloc_buffers(n, sh, err);
+    free(producer);
+    if (st != PDL_OK) {
+        pdl_cuda_net_free(n);
+        return st;
+    }
+    *out = n;
+    return PDL_OK;
+}
+
+void pdl_cuda_net_free(pdl_cuda_net *n)
+{
+    if (!n)
+        return;
+    for (int i = 0; n->graphs && i < n->nops; i++)
+        pdl_cudnn_graph_free(&n->graphs[i]);
+    free(n->graphs);
+    free(n->shapes);
+    free(n->gemm);
+    free(n->t);
+    cudaFree(n->arena);
+    cudaFree(n->pool_rows);
+    cudaFree(n->heads_dev);
+    cudaFree(n->stages_dev);
+    cudaFreeHost(n->heads_host);
+    cudaFreeHost(n->stages_host);
+    cudaFreeHost(n->input_host);
+    free(n);
+}

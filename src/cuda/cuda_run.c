@@ -1,0 +1,208 @@
+/* cuda_run.c - runs a pdl_cuda_net: the input is laid out NHWC in the
+ * storage type on the host (the ops table hands over normalised planar
+ * floats) and uploaded; every op is queued on the stream (cuDNN plans,
+ * cuBLASLt, dense kernels); the heads, and on request every stage right after
+ * the op that wrote it (later ops may reuse its buffer), are converted to
+ * planar float on the device and downloaded; then the stream is waited for.
+ */
+#include "cuda_internal.h"
+
+#include "cublas_conv1x1.h"
+#include "cuda_check.h"
+#include "dense_kernels.h"
+#include "pdl_half.h"
+
+static size_t floats_of(pdl_shape s)
+{
+    return (size_t)s.c * s.h * s.w;
+}
+
+static pdl_dense_type dense_type(const pdl_cuda_shared *sh)
+{
+    return sh->precision == PDL_PRECISION_FP16 ? PDL_DENSE_F16 : PDL_DENSE_F32;
+}
+
+/* The graph's view of tensor t: its stored shape with the model's channels
+ * (the input is stored with padding channels). */
+static pdl_shape graph_shape(const pdl_cuda_net *n, const pdl_model *m, int t)
+{
+    pdl_shape s = n->shapes[t];
+    s.c = m->channels[t];
+    return s;
+}
+
+static pdl_status upload_input(pdl_cuda_net *n, const pdl_cuda_shared *sh, const float *input,
+                               pdl_error *err)
+{
+    pdl_shape s = n->shapes[0];
+    int real = sh->model->channels[0];
+    size_t plane = (size_t)s.h * s.w;
+    for (size_t p = 0; p < plane; p++)
+        for (int c = 0; c < s.c; c++) {
+            float v = c < real ? input[c * plane + p] : 0.0f;
+            if (sh->precision == PDL_PRECISION_FP16)
+                ((pdl_half *)n->input_host)[p * s.c + c] = pdl_float_to_half(v);
+            else
+                ((float *)n->input_host)[p * s.c + c] = v;
+        }
+    PDL_CUDA(cudaMemcpyAsync(n->t[0], n->input_host, floats_of(s) * pdl_cuda_elem(sh->precision),
+                             cudaMemcpyHostToDevice, sh->stream));
+    return PDL_OK;
+}
+
+/* Tensor t as planar float at dst (device), without padding channels. */
+static pdl_status planar(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int t, float *dst,
+                         pdl_error *err)
+{
+    pdl_shape s = graph_shape(n, sh->model, t);
+    pdl_dense_planar_args a = {.type = dense_type(sh), .h = s.h, .w = s.w, .channels = s.c,
+                               .src_stride = n->shapes[t].c, .src = n->t[t], .dst = dst};
+    PDL_CUDA((cudaError_t)pdl_cuda_dense_planar(&a, sh->stream));
+    return PDL_OK;
+}
+
+static pdl_status run_conv(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int i,
+                           pdl_error *err)
+{
+    const pdl_op *op = &sh->model->ops[i];
+    const pdl_conv *c = &op->conv;
+    if (n->gemm[i]) {
+        pdl_shape in = n->shapes[op->in[0]];
+        pdl_gemm_io io = {.pixels = (long)in.h * in.w, .cin = c->cin, .cout = c->cout,
+                          .x = n->t[op->in[0]], .w = sh->weight[i], .bias = sh->bias[i],
+                          .y = n->t[op->out]};
+        return pdl_cublas_conv1x1(sh->lt, sh->precision, &io, c->relu, sh->workspace,
+                                  PDL_CUDA_LT_WORKSPACE, sh->stream, err);
+    }
+    void *ptr[PDL_CONV_UID_Y] = {n->t[op->in[0]], sh->weight[i], sh->bias[i],
+                                 c->residual >= 0 ? n->t[c->residual] : NULL, n->t[op->out]};
+    return pdl_cudnn_graph_run(&n->graphs[i], sh->cudnn, ptr, sh->workspace, err);
+}
+
+static pdl_status run_dense(const pdl_cuda_net *n, const pdl_cuda_shared *sh, const pdl_op *op,
+                            pdl_error *err)
+{
+    pdl_shape in = n->shapes[op->in[0]], out = n->shapes[op->out];
+    pdl_dense_type type = dense_type(sh);
+    if (op->kind == PDL_OP_AVGPOOL) {
+        pdl_dense_pool_args a = {.type = type, .h = in.h, .w = in.w, .channels = in.c,
+                                 .kh = op->kernel[0], .kw = op->kernel[1], .src = n->t[op->in[0]],
+                                 .rows = n->pool_rows, .dst = n->t[op->out]};
+        PDL_CUDA((cudaError_t)pdl_cuda_dense_pool(&a, sh->stream));
+    } else if (op->kind == PDL_OP_RESIZE) {
+        pdl_dense_resize_args a = {.type = type, .in_h = in.h, .in_w = in.w, .channels = in.c,
+                                   .size_h = out.h, .size_w = out.w, .out_h = out.h,
+                                   .out_w = out.w, .mul = 1.0f, .dst_stride = out.c,
+                                   .src = n->t[op->in[0]], .dst = n->t[op->out]};
+        PDL_CUDA((cudaError_t)pdl_cuda_dense_resize(&a, sh->stream));
+    } else {
+        for (int j = 0, c0 = 0; j < op->nin; c0 += n->shapes[op->in[j]].c, j++) {
+            int cj = n->shapes[op->in[j]].c;
+            pdl_dense_copy_args a = {.type = type, .pixels = (long)out.h * out.w, .channels = cj,
+                                     .src_stride = cj, .dst_stride = out.c, .dst_c0 = c0,
+                                     .src = n->t[op->in[j]], .dst = n->t[op->out]};
+            PDL_CUDA((cudaError_t)pdl_cuda_dense_copy(&a, sh->stream));
+        }
+    }
+    return PDL_OK;
+}
+
+/* Stage copies of tensor t (planar float, into stages_dev). */
+static pdl_status dump_stages(pdl_cuda_net *n, const pdl_cuda_shared *sh, int t, pdl_error *err)
+{
+    const pdl_model *m = sh->model;
+    float *dst = n->stages_dev;
+    for (int s = 0; s < PDL_STAGE_GRAPH_COUNT; s++) {
+        int st_t = m->stage_tensor[s];
+        if (st_t == t) {
+            pdl_status st = planar(n, sh, t, dst, err);
+            if (st != PDL_OK)
+                return st;
+        }
+        dst += floats_of(graph_shape(n, m, st_t));
+    }
+    return PDL_OK;
+}
+
+static pdl_status alloc_stages(pdl_cuda_net *n, const pdl_model *m, pdl_error *err)
+{
+    if (n->stages_dev)
+        return PDL_OK;
+    for (int s = 0; s < PDL_STAGE_GRAPH_COUNT; s++)
+        n->stage_floats += floats_of(graph_shape(n, m, m->stage_tensor[s]));
+    PDL_CUDA(cudaMalloc((void **)&n->stages_dev, n->stage_floats * sizeof(float)));
+    PDL_CUDA(cudaMallocHost((void **)&n->stages_host, n->stage_floats * sizeof(float)));
+    return PDL_OK;
+}
+
+static pdl_status run_ops(pdl_cuda_net *n, const pdl_cuda_shared *sh, bool stages,
+                          pdl_error *err)
+{
+    const pdl_model *m = sh->model;
+    pdl_status st = stages ? dump_stages(n, sh, 0, err) : PDL_OK;
+    for (int i = 0; i < m->nops && st == PDL_OK; i++) {
+        const pdl_op *op = &m->ops[i];
+        if (op->kind == PDL_OP_CONV)
+            st = run_conv(n, sh, i, err);
+        else if (op->kind == PDL_OP_MAXPOOL) {
+            void *ptr[PDL_CONV_UID_Y] = {n->t[op->in[0]], NULL, NULL, NULL, n->t[op->out]};
+            st = pdl_cudnn_graph_run(&n->graphs[i], sh->cudnn, ptr, sh->workspace, err);
+        } else
+            st = run_dense(n, sh, op, err);
+        if (st == PDL_OK && stages)
+            st = dump_stages(n, sh, op->out, err);
+    }
+    return st;
+}
+
+static pdl_status download(pdl_cuda_net *n, const pdl_cuda_shared *sh, bool stages,
+                           pdl_error *err)
+{
+    const pdl_model *m = sh->model;
+    float *dst = n->heads_dev;
+    for (int h = 0; h < 3; h++) {
+        int t = m->stage_tensor[h == 0 ? PDL_STAGE_SEM_LOGITS : h == 1 ? PDL_STAGE_CENTER
+                                                                        : PDL_STAGE_OFFSET];
+        pdl_status st = planar(n, sh, t, dst, err);
+        if (st != PDL_OK)
+            return st;
+        dst += floats_of(n->shapes[t]);
+    }
+    PDL_CUDA(cudaMemcpyAsync(n->heads_host, n->heads_dev, n->head_floats * sizeof(float),
+                             cudaMemcpyDeviceToHost, sh->stream));
+    if (stages)
+        PDL_CUDA(cudaMemcpyAsync(n->stages_host, n->stages_dev, n->stage_floats * sizeof(float),
+                                 cudaMemcpyDeviceToHost, sh->stream));
+    PDL_CUDA(cudaStreamSynchronize(sh->stream));
+    return PDL_OK;
+}
+
+pdl_status pdl_cuda_net_run(pdl_cuda_net *n, pdl_cuda_shared *sh, const float *input,
+                            unsigned flags, pdl_head_outputs *out, pdl_error *err)
+{
+    const pdl_model *m = sh->model;
+    bool stages = flags & PDL_RUN_STAGES;
+    pdl_status st = stages ? alloc_stages(n, m, err) : PDL_OK;
+    if (st == PDL_OK)
+        st = upload_input(n, sh, input, err);
+    if (st == PDL_OK)
+        st = run_ops(n, sh, stages, err);
+    if (st == PDL_OK)
+        st = download(n, sh, stages, err);
+    if (st != PDL_OK)
+        return st;
+    pdl_shape s4 = n->shapes[m->stage_tensor[PDL_STAGE_SEM_LOGITS]];
+    out->h4 = s4.h;
+    out->w4 = s4.w;
+    out->num_classes = s4.c;
+    out->sem_logits = n->heads_host;
+    out->center = out->sem_logits + floats_of(s4);
+    out->offset = out->center + (size_t)s4.h * s4.w;
+    const float *next = n->stages_host;
+    for (int s = 0; s < PDL_STAGE_GRAPH_COUNT && stages; s++) {
+        pdl_shape sh_ = graph_shape(n, m, m->stage_tensor[s]);
+        out->stages[s] = (pdl_stage_tensor){true, sh_.c, sh_.h, sh_.w, next};
+        next += floats_of(sh_);
+    }
+    return PDL_OK;
+}

@@ -1,0 +1,162 @@
+/* cudnn_plan.c - the half of a conv layer's cuDNN graph that needs a handle
+ * (a GPU): operation graph, heuristics, execution plan, and running it.
+ *
+ * Heuristics mode A ranks engine configurations; we take the first that
+ * finalizes into a plan. How TF32 is expressed: cuDNN 9 has no math-mode
+ * attribute in the backend API; an engine whose numerical notes include
+ * CUDNN_NUMERICAL_NOTE_TENSOR_CORE runs float data on tensor cores, i.e. in
+ * TF32. So FP32 skips those engines (and any that down-convert inputs), TF32
+ * and FP16 take the heuristics' order as it is.
+ */
+#include "cudnn_graph.h"
+
+#include <stdlib.h>
+
+#include "cuda_check.h"
+
+/* Whether the engine of configuration cfg may run at this precision. */
+static pdl_status engine_allowed(cudnnBackendDescriptor_t cfg, pdl_precision precision,
+                                 bool *allowed, pdl_error *err)
+{
+    *allowed = true;
+    if (precision != PDL_PRECISION_FP32)
+        return PDL_OK;
+    cudnnBackendDescriptor_t engine;
+    PDL_CUDNN(cudnnBackendCreateDescriptor(CUDNN_BACKEND_ENGINE_DESCRIPTOR, &engine));
+    cudnnBackendNumericalNote_t notes[CUDNN_NUMERICAL_NOTE_TYPE_COUNT];
+    int64_t n = 0;
+    cudnnStatus_t s = cudnnBackendGetAttribute(cfg, CUDNN_ATTR_ENGINECFG_ENGINE,
+                                               CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &n, &engine);
+    if (s == CUDNN_STATUS_SUCCESS)
+        s = cudnnBackendGetAttribute(engine, CUDNN_ATTR_ENGINE_NUMERICAL_NOTE,
+                                     CUDNN_TYPE_NUMERICAL_NOTE, CUDNN_NUMERICAL_NOTE_TYPE_COUNT,
+                                     &n, notes);
+    cudnnBackendDestroyDescriptor(engine);
+    PDL_CUDNN(s);
+    for (int64_t i = 0; i < n; i++)
+        if (notes[i] == CUDNN_NUMERICAL_NOTE_TENSOR_CORE ||
+            notes[i] == CUDNN_NUMERICAL_NOTE_DOWN_CONVERT_INPUTS)
+            *allowed = false;
+    return PDL_OK;
+}
+
+static pdl_status make_graph(pdl_cudnn_graph *d, cudnnHandle_t handle, pdl_error *err)
+{
+    PDL_CUDNN(cudnnBackendCreateDescriptor(CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR, &d->graph));
+    PDL_CUDNN(cudnnBackendSetAttribute(d->graph, CUDNN_ATTR_OPERATIONGRAPH_OPS,
+                                       CUDNN_TYPE_BACKEND_DESCRIPTOR, d->nops, d->ops));
+    PDL_CUDNN(cudnnBackendSetAttribute(d->graph, CUDNN_ATTR_OPERATIONGRAPH_HANDLE,
+                                       CUDNN_TYPE_HANDLE, 1, &handle));
+    PDL_CUDNN(cudnnBackendFinalize(d->graph));
+    return PDL_OK;
+}
+
+/* Tries cfgs[0..n) in order; the first allowed one that finalizes is d->plan. */
+static pdl_status first_plan(pdl_cudnn_graph *d, cudnnHandle_t handle, cudnnBackendDescriptor_t *cfgs,
+                             int64_t n, pdl_error *err)
+{
+    for (int64_t i = 0; i < n; i++) {
+        bool allowed;
+        pdl_status st = engine_allowed(cfgs[i], d->precision, &allowed, err);
+        if (st != PDL_OK)
+            return st;
+        if (!allowed)
+            continue;
+        cudnnBackendDescriptor_t plan;
+        PDL_CUDNN(cudnnBackendCreateDescriptor(CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR, &plan));
+        cudnnStatus_t s = cudnnBackendSetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_HANDLE,
+                                                   CUDNN_TYPE_HANDLE, 1, &handle);
+        if (s == CUDNN_STATUS_SUCCESS)
+            s = cudnnBackendSetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG,
+                                         CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &cfgs[i]);
+        if (s == CUDNN_STATUS_SUCCESS)
+            s = cudnnBackendFinalize(plan);
+        int64_t count;
+        if (s == CUDNN_STATUS_SUCCESS)
+            s = cudnnBackendGetAttribute(plan, CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE,
+                                         CUDNN_TYPE_INT64, 1, &count, &d->workspace);
+        if (s == CUDNN_STATUS_SUCCESS) {
+            d->plan = plan;
+            return PDL_OK;
+        }
+        cudnnBackendDestroyDescriptor(plan);
+    }
+    return pdl_fail(err, PDL_ERR_DEVICE, "no cuDNN engine finalizes (%lld candidates%s)",
+                    (long long)n, d->precision == PDL_PRECISION_FP32 ? ", tensor-core ones skipped for fp32" : "");
+}
+
+static pdl_status heuristics(pdl_cudnn_graph *d, cudnnHandle_t handle, pdl_error *err)
+{
+    cudnnBackendDescriptor_t heur;
+    PDL_CUDNN(cudnnBackendCreateDescriptor(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR, &heur));
+    cudnnBackendHeurMode_t mode = CUDNN_HEUR_MODE_A;
+    int64_t n = 0;
+    cudnnStatus_t s = cudnnBackendSetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH,
+                                               CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &d->graph);
+    if (s == CUDNN_STATUS_SUCCESS)
+        s = cudnnBackendSetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1,
+                                     &mode);
+    if (s == CUDNN_STATUS_SUCCESS)
+        s = cudnnBackendFinalize(heur);
+    if (s == CUDNN_STATUS_SUCCESS)
+        s = cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                                     CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &n, NULL);
+    cudnnBackendDescriptor_t *cfgs = calloc(n > 0 ? (size_t)n : 1, sizeof *cfgs);
+    int64_t made = 0;
+    for (; cfgs && s == CUDNN_STATUS_SUCCESS && made < n; made++)
+        s = cudnnBackendCreateDescriptor(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR, &cfgs[made]);
+    if (s == CUDNN_STATUS_SUCCESS && cfgs)
+        s = cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                                     CUDNN_TYPE_BACKEND_DESCRIPTOR, n, &n, cfgs);
+    pdl_status st = !cfgs ? pdl_fail(err, PDL_ERR_NOMEM, "cuDNN heuristics: out of memory")
+                    : s != CUDNN_STATUS_SUCCESS
+                        ? pdl_cudnn_fail(err, s, "engine heuristics (mode A)", __FILE__, __LINE__)
+                        : first_plan(d, handle, cfgs, n, err);
+    for (int64_t i = 0; cfgs && i < made; i++)
+        if (cfgs[i])
+            cudnnBackendDestroyDescriptor(cfgs[i]);
+    free(cfgs);
+    cudnnBackendDestroyDescriptor(heur);
+    return st;
+}
+
+pdl_status pdl_cudnn_graph_plan(pdl_cudnn_graph *d, cudnnHandle_t handle, const char *name,
+                               pdl_error *err)
+{
+    pdl_error inner;
+    pdl_status st = make_graph(d, handle, &inner);
+    if (st == PDL_OK)
+        st = heuristics(d, handle, &inner);
+    return st == PDL_OK ? PDL_OK
+                        : pdl_fail(err, inner.code, "%s (%s): %s", name,
+                                   pdl_precision_name(d->precision), inner.msg);
+}
+
+pdl_status pdl_cudnn_graph_run(const pdl_cudnn_graph *d, cudnnHandle_t handle,
+                               void *const ptr[PDL_CONV_UID_Y], void *workspace, pdl_error *err)
+{
+    int64_t uids[PDL_CONV_UID_Y], n = 0;
+    void *ptrs[PDL_CONV_UID_Y];
+    for (int i = 0; i < PDL_CONV_UID_Y; i++)
+        if (ptr[i]) {
+            uids[n] = i + 1;
+            ptrs[n++] = ptr[i];
+        }
+    cudnnBackendDescriptor_t pack;
+    PDL_CUDNN(cudnnBackendCreateDescriptor(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR, &pack));
+    cudnnStatus_t s = cudnnBackendSetAttribute(pack, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS,
+                                               CUDNN_TYPE_INT64, n, uids);
+    if (s == CUDNN_STATUS_SUCCESS)
+        s = cudnnBackendSetAttribute(pack, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS,
+                                     CUDNN_TYPE_VOID_PTR, n, ptrs);
+    if (s == CUDNN_STATUS_SUCCESS)
+        s = cudnnBackendSetAttribute(pack, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR,
+                                     1, &workspace);
+    if (s == CUDNN_STATUS_SUCCESS)
+        s = cudnnBackendFinalize(pack);
+    if (s == CUDNN_STATUS_SUCCESS)
+        s = cudnnBackendExecute(handle, d->plan, pack);
+    cudnnBackendDestroyDescriptor(pack);
+    PDL_CUDNN(s);
+    return PDL_OK;
+}
