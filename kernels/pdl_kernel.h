@@ -4,7 +4,7 @@
  * A kernel is a per-element PDL_HD function `void f(const Args &a, long i)`;
  * PDL_LAUNCH(f, a, n, stream) runs it for i in [0, n): under nvcc as a
  * bounds-checked __global__ wrapper, on the host as an OpenMP loop. Kernels use
- * no shared memory, no __syncthreads and no warp intrinsics, only the atomics
+ * no shared memory, no block barriers and no warp intrinsics, only the atomics
  * below (CUDA atomics on the device, GCC __atomic builtins on the host), so the
  * CPU executes exactly the code the GPU runs.
  *

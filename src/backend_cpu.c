@@ -198,22 +198,8 @@ static pdl_status upsample_outputs(cpu_context *c, pdl_head_outputs *outs, pdl_e
         c->full_floats = need;
     }
     pdl_status st = PDL_OK;
-    for (int n = 0; n < c->batch && st == PDL_OK; n++) {
-        pdl_head_outputs *out = &outs[n];
-        float *sem = c->full + n * per_image, *center = sem + out->num_classes * plane;
-        float *offset = center + plane;
-        st = pdl_upsample_crop(out->sem_logits, out->num_classes, out->h4, out->w4, 4,
-                               out->height, out->width, 1.0f, sem, err);
-        if (st == PDL_OK)
-            st = pdl_upsample_crop(out->center, 1, out->h4, out->w4, 4, out->height, out->width,
-                                   1.0f, center, err);
-        if (st == PDL_OK)
-            st = pdl_upsample_crop(out->offset, 2, out->h4, out->w4, 4, out->height, out->width,
-                                   4.0f, offset, err);
-        out->sem_logits_up = sem;
-        out->center_up = center;
-        out->offset_up = offset;
-    }
+    for (int n = 0; n < c->batch && st == PDL_OK; n++)
+        st = pdl_heads_upsample_full(&outs[n], c->full + n * per_image, err);
     return st;
 }
 

@@ -172,4 +172,9 @@ typedef struct pdl_head_outputs {
 pdl_status pdl_upsample_crop(const float *src, int c, int h, int w, int factor, int out_h,
                              int out_w, float mul, float *dst, pdl_error *err);
 
+/* PDL_RUN_FULL's outputs on the host: the /4 heads of `out` upsampled x4 and
+ * cropped (offsets x4) into dst, (num_classes + 3) * height * width floats,
+ * and out's *_up pointers set into it. */
+pdl_status pdl_heads_upsample_full(pdl_head_outputs *out, float *dst, pdl_error *err);
+
 #endif

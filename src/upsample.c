@@ -54,3 +54,21 @@ pdl_status pdl_upsample_crop(const float *src, int c, int h, int w, int factor, 
     free(ty);
     return PDL_OK;
 }
+
+pdl_status pdl_heads_upsample_full(pdl_head_outputs *out, float *dst, pdl_error *err)
+{
+    size_t plane = (size_t)out->height * (size_t)out->width;
+    float *sem = dst, *center = sem + (size_t)out->num_classes * plane, *offset = center + plane;
+    pdl_status st = pdl_upsample_crop(out->sem_logits, out->num_classes, out->h4, out->w4, 4,
+                                      out->height, out->width, 1.0f, sem, err);
+    if (st == PDL_OK)
+        st = pdl_upsample_crop(out->center, 1, out->h4, out->w4, 4, out->height, out->width,
+                               1.0f, center, err);
+    if (st == PDL_OK)
+        st = pdl_upsample_crop(out->offset, 2, out->h4, out->w4, 4, out->height, out->width,
+                               4.0f, offset, err);
+    out->sem_logits_up = sem;
+    out->center_up = center;
+    out->offset_up = offset;
+    return st;
+}

@@ -191,19 +191,8 @@ static pdl_status upsample_outputs(cuda_context *c, pdl_head_outputs *out, pdl_e
                             out->width, out->height);
         c->full_floats = need;
     }
-    float *sem = c->full, *center = sem + out->num_classes * plane, *offset = center + plane;
-    pdl_status st = pdl_upsample_crop(out->sem_logits, out->num_classes, out->h4, out->w4, 4,
-                                      out->height, out->width, 1.0f, sem, err);
-    if (st == PDL_OK)
-        st = pdl_upsample_crop(out->center, 1, out->h4, out->w4, 4, out->height, out->width,
-                               1.0f, center, err);
-    if (st == PDL_OK)
-        st = pdl_upsample_crop(out->offset, 2, out->h4, out->w4, 4, out->height, out->width,
-                               4.0f, offset, err);
-    out->sem_logits_up = sem;
-    out->center_up = center;
-    out->offset_up = offset;
-    const float *up[3] = {sem, center, offset};
+    pdl_status st = pdl_heads_upsample_full(out, c->full, err);
+    const float *up[3] = {out->sem_logits_up, out->center_up, out->offset_up};
     const int ch[3] = {out->num_classes, 1, 2};
     for (int i = 0; i < 3 && out->stages[0].present; i++)
         out->stages[PDL_STAGE_SEM_LOGITS_UP + i] =
