@@ -20,7 +20,11 @@
 #include "pp_common.h"
 
 /* Head pixels i0 .. i0 + L - 1, pixels innermost: L independent update chains
- * per class and one pass over each plane's contiguous run. */
+ * per class and one pass over each plane's contiguous run. Classes go in
+ * blocks of 4 (a padded channel-last row holds whole blocks): the block is
+ * loaded plane by plane, then stored pixel by pixel as 4 contiguous floats,
+ * and the running maxima are plain selects over the L pixels, so the host
+ * compiles both to vector code with no branches. */
 template <int L>
 static PDL_HD void heads_block(const pdl_pp_cells_args &a, long i0)
 {
@@ -34,24 +38,30 @@ static PDL_HD void heads_block(const pdl_pp_cells_args &a, long i0)
         amax[l] = 0.0f;
         win[l] = 0;
     }
-    for (int c = 0; c < a.classes; c++) {
-        const float *src = a.logits + c * plane + i0;
-        for (int l = 0; l < L; l++) {
-            float v = src[l], t = top[l], s = second[l], m = amax[l];
-            int w = win[l];
-            last[l * padded + c] = v;
-            /* plain min / max selects, so no branch on random data */
-            float lo = v > t ? t : v;
-            m = v > m ? v : m;
-            amax[l] = -v > m ? -v : m;
-            second[l] = lo > s ? lo : s;
-            win[l] = v > t ? c : w;
-            top[l] = v > t ? v : t;
+    for (int c0 = 0; c0 < padded; c0 += 4) {
+        float v[4][L];
+        for (int k = 0; k < 4; k++) {
+            const float *src = a.logits + (c0 + k) * plane + i0;
+            for (int l = 0; l < L; l++)
+                v[k][l] = c0 + k < a.classes ? src[l] : -1e30f;
         }
+        for (int l = 0; l < L; l++)
+            for (int k = 0; k < 4; k++)
+                last[l * padded + c0 + k] = v[k][l];
+        for (int k = 0; k < 4 && c0 + k < a.classes; k++)
+            for (int l = 0; l < L; l++) {
+                float x = v[k][l], t = top[l];
+                float lo = x > t ? t : x;
+                float m = x > amax[l] ? x : amax[l];
+                amax[l] = -x > m ? -x : m;
+                second[l] = lo > second[l] ? lo : second[l];
+                /* arithmetic, not a select: GCC will not if-convert an
+                 * int select on a float compare, and then vectorises nothing */
+                win[l] += (x > t) * (c0 + k - win[l]);
+                top[l] = x > t ? x : t;
+            }
     }
     for (int l = 0; l < L; l++) {
-        for (int c = a.classes; c < padded; c++)
-            last[l * padded + c] = -1e30f;
         a.win[i0 + l] = (unsigned char)win[l];
         a.top[i0 + l] = top[l];
         a.second[i0 + l] = second[l];
