@@ -11,6 +11,13 @@
  * PDL_PP_NMS_LANES adjacent columns per element (vectorised on the host, still
  * tens of thousands of threads on the GPU) and emits the peaks directly, in
  * arbitrary order (top-k sorts them later).
+ *
+ * Above-threshold values are sparse (near centers), and a window maximum that
+ * is <= 0 never decides a peak: a peak is > 0 and is part of its own window.
+ * So a row block whose inputs are all <= 0 stores 0 instead of its maxima, and
+ * a column block with no value > 0 of its own emits nothing and stops: both
+ * only scan their values, which the host does with vector compares. Every
+ * peak is found exactly as by the full pool.
  */
 #include "pp_common.h"
 
@@ -50,6 +57,14 @@ struct row_emit {
 template <int L>
 static PDL_HD void cols_block(const pdl_pp_nms_args &a, int base, int x0)
 {
+    int any = 0;
+    for (int j = 0; j < a.k && base + j < a.h; j++) {
+        const float *t = a.ctr + (long)(base + j) * a.w + x0;
+        for (int l = 0; l < L; l++)
+            any |= t[l] > 0.0f;
+    }
+    if (!any)
+        return;
     int r = a.k / 2;
     float suf[PDL_PP_MAX_NMS][L], m[L], p[L];
     for (int l = 0; l < L; l++)
@@ -87,8 +102,20 @@ static PDL_HD void rows_kernel(const pdl_pp_nms_args &a, long i)
     int blocks = (a.w + a.k - 1) / a.k;
     long y = i / blocks;
     int b = (int)(i % blocks);
-    row_emit e = {a.rowmax + y * a.w};
-    window_block(a.ctr + y * a.w, 1, a.w, a.k, b * a.k, e);
+    const float *src = a.ctr + y * a.w;
+    float *out = a.rowmax + y * a.w;
+    int base = b * a.k, r = a.k / 2;
+    int lo = base - r > 0 ? base - r : 0, hi = base + a.k + r < a.w ? base + a.k + r : a.w;
+    int any = 0;
+    for (int u = lo; u < hi; u++)
+        any |= src[u] > 0.0f;
+    if (!any) {
+        for (int j = base; j < base + a.k && j < a.w; j++)
+            out[j] = 0.0f;
+        return;
+    }
+    row_emit e = {out};
+    window_block(src, 1, a.w, a.k, base, e);
 }
 
 /* One element: a block of k window starts down PDL_PP_NMS_LANES adjacent
