@@ -97,25 +97,33 @@ static PDL_HD void cols_block(const pdl_pp_nms_args &a, int base, int x0)
     }
 }
 
+/* Window starts per element of the row pass: whole van Herk blocks of k, about
+ * PDL_PP_SEGMENT of them, so the all-below-zero scan covers a long run. */
+static inline PDL_HD int row_span(int k)
+{
+    return k < PDL_PP_SEGMENT ? PDL_PP_SEGMENT / k * k : k;
+}
+
 static PDL_HD void rows_kernel(const pdl_pp_nms_args &a, long i)
 {
-    int blocks = (a.w + a.k - 1) / a.k;
-    long y = i / blocks;
-    int b = (int)(i % blocks);
+    int span = row_span(a.k), spans = (a.w + span - 1) / span;
+    long y = i / spans;
+    int base = (int)(i % spans) * span, end = base + span < a.w ? base + span : a.w;
     const float *src = a.ctr + y * a.w;
     float *out = a.rowmax + y * a.w;
-    int base = b * a.k, r = a.k / 2;
-    int lo = base - r > 0 ? base - r : 0, hi = base + a.k + r < a.w ? base + a.k + r : a.w;
+    int r = a.k / 2;
+    int lo = base - r > 0 ? base - r : 0, hi = end + r < a.w ? end + r : a.w;
     int any = 0;
     for (int u = lo; u < hi; u++)
         any |= src[u] > 0.0f;
     if (!any) {
-        for (int j = base; j < base + a.k && j < a.w; j++)
-            out[j] = 0.0f;
+        for (int s = base; s < end; s++)
+            out[s] = 0.0f;
         return;
     }
     row_emit e = {out};
-    window_block(src, 1, a.w, a.k, base, e);
+    for (int b = base; b < end; b += a.k)
+        window_block(src, 1, a.w, a.k, b, e);
 }
 
 /* One element: a block of k window starts down PDL_PP_NMS_LANES adjacent
@@ -135,7 +143,8 @@ static PDL_HD void cols_kernel(const pdl_pp_nms_args &a, long i)
 extern "C" int PDL_EXEC(pp_nms_rows)(const pdl_pp_nms_args *in, void *stream)
 {
     pdl_pp_nms_args a = *in;
-    return PDL_LAUNCH(rows_kernel, a, (long)a.h * ((a.w + a.k - 1) / a.k), stream);
+    int span = row_span(a.k);
+    return PDL_LAUNCH(rows_kernel, a, (long)a.h * ((a.w + span - 1) / span), stream);
 }
 
 extern "C" int PDL_EXEC(pp_nms_cols)(const pdl_pp_nms_args *in, void *stream)
