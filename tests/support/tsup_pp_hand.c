@@ -261,6 +261,32 @@ static void nms_41(tsup_pp_case *c, tsup_pp_expect *e)
     e->instances = -1;
 }
 
+/* Isolated single-pixel peaks (3% of pixels): many windows whose maximum
+ * lies just beyond the block or element of the NMS passes that owns them. */
+static void sparse_peaks(tsup_pp_case *c, tsup_pp_expect *e)
+{
+    flat(c, 2, 64, 300, 1);
+    c->isthing[0] = 1;
+    uint64_t s = 77;
+    for (int p = 0; p < 64 * 300; p++) {
+        set_class(c, p / 300, p % 300, 0);
+        if (tsup_pp_uniform(&s) < 0.03)
+            c->center[p] = (float)(0.2 + 0.7 * tsup_pp_uniform(&s));
+    }
+    c->opt.top_k = 900;
+    e->centers = -1;
+    e->instances = -1;
+}
+
+/* A window wider than one element of the row pass (64 starts). */
+static void nms_101(tsup_pp_case *c, tsup_pp_expect *e)
+{
+    tsup_pp_case_random(c, 5, 90, 230, 2, 14, 0.05, 33);
+    c->opt.nms_kernel = 101;
+    e->centers = -1;
+    e->instances = -1;
+}
+
 const tsup_pp_hand_case tsup_pp_hand_cases[] = {
     {"no_centers", no_centers},
     {"one_center", one_center},
@@ -280,5 +306,7 @@ const tsup_pp_hand_case tsup_pp_hand_cases[] = {
     {"one_pixel", one_pixel},
     {"tie_rules", tie_rules},
     {"nms_41", nms_41},
+    {"nms_101", nms_101},
+    {"sparse_peaks", sparse_peaks},
 };
 const int tsup_pp_hand_case_count = sizeof tsup_pp_hand_cases / sizeof tsup_pp_hand_cases[0];
