@@ -266,7 +266,6 @@ static pdl_status ensure_sizes(pdl_pp_context *c, const pdl_pp_heads *h, int gri
         {B_TOP, cells * sizeof(float)},
         {B_SECOND, cells * sizeof(float)},
         {B_AMAX, cells * sizeof(float)},
-        {B_GRID_LIST, (size_t)grid_cells * (size_t)c->opt.top_k * sizeof(unsigned short)},
         {B_GRID_N, (size_t)grid_cells * sizeof(unsigned short)},
     };
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
@@ -481,7 +480,13 @@ pdl_status pdl_pp_run(pdl_pp_context *c, const pdl_pp_heads *h, pdl_pp_result *o
     if (st != PDL_OK)
         return st;
 
-    /* Stages 4-5: grouping and histograms. */
+    /* Stages 4-5: grouping and histograms. The per-cell center lists are
+     * sized by the centers found, not by top_k (65535 x 2048 cells would be
+     * 268 MB for a 1024 x 2048 output). */
+    st = ensure(c, B_GRID_LIST,
+                (size_t)grid_h * (size_t)grid_w * (size_t)centers * sizeof(unsigned short), err);
+    if (st != PDL_OK)
+        return st;
     size_t vote_bytes = (size_t)centers * classes * sizeof(unsigned);
     EXEC(c->k->zero(P(B_VOTE), vote_bytes, c->stream), "clear");
     EXEC(c->k->zero(P(B_STUFF_AREA), classes * sizeof(unsigned), c->stream), "clear");
