@@ -4,7 +4,8 @@
  *
  * - half conversions: NumPy's float32 -> float16 (tests/ref/
  *   half_round_table.h) and, over all 65536 patterns, round trips and ties;
- * - normalisation: pdl_model_preprocess (CHW), bit for bit in float;
+ * - normalisation (arguments from pdl_model_normalize_args): pdl_model_preprocess
+ *   (CHW), bit for bit in float;
  * - resize: pdl_upsample_crop (CHW, integer factors, crop, offset scaling)
  *   bit for bit; for any sizes a naive PyTorch-formula loop summing the four
  *   weighted taps in double, within 8 float roundings of the sum of the
@@ -148,8 +149,11 @@ static void check_normalize(int h, int w, int divisibility, int channels, uint64
         for (int c = 0; c < channels; c++)
             want[p * channels + c] = c < 3 ? chw[c * np + p] : 0.0f;
 
-    pdl_dense_normalize_args a = {PDL_DENSE_F32, h, w, hp, wp, channels,
-                                  {mean[0], mean[1], mean[2]}, {sd[0], sd[1], sd[2]}, rgb, got};
+    /* the arguments as a backend makes them from the config */
+    pdl_dense_normalize_args a;
+    pdl_model_normalize_args(&cfg, h, w, channels, &a);
+    cr_assert(a.hp == hp && a.wp == wp && a.channels == channels);
+    a.rgb = rgb;
     for (int t = 0; t < 2; t++) {
         omp_set_num_threads(thread_counts[t]);
         memset(got, 0xff, (size_t)n * sizeof *got);

@@ -200,7 +200,7 @@ static pdl_status upsample_outputs(cuda_context *c, pdl_head_outputs *out, pdl_e
     return st;
 }
 
-static pdl_status cuda_run(void *ctx, const float *input, unsigned flags, pdl_head_outputs *out,
+static pdl_status cuda_run(void *ctx, const void *input, unsigned flags, pdl_head_outputs *out,
                            pdl_error *err)
 {
     cuda_context *c = ctx;
@@ -211,7 +211,8 @@ static pdl_status cuda_run(void *ctx, const float *input, unsigned flags, pdl_he
     out->width = c->width;
     if (flags & PDL_RUN_STAGES)
         flags |= PDL_RUN_FULL;
-    pdl_status st = pdl_cuda_net_run(c->current, &c->sh, input, flags, out, err);
+    pdl_status st = pdl_cuda_net_run(c->current, &c->sh, input, c->height, c->width, flags, out,
+                                     err);
     if (st == PDL_OK && (flags & PDL_RUN_FULL))
         st = upsample_outputs(c, out, err);
     return st;
@@ -243,6 +244,7 @@ static const pdl_backend_ops cuda_ops = {
     .prepare = cuda_prepare,
     .run = cuda_run,
     .stats = cuda_stats,
+    .input_format = PDL_INPUT_RGB8,
 };
 
 __attribute__((visibility("default"))) const pdl_backend_ops *pdl_cuda_backend_ops(void)

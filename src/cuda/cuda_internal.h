@@ -67,7 +67,7 @@ typedef struct pdl_cuda_net {
     size_t arena_bytes;
     float *pool_rows;         /* the pooling kernel's float scratch */
     size_t workspace;         /* the largest plan's workspace */
-    void *input_host;         /* pinned NHWC input in the storage type */
+    uint8_t *rgb_host, *rgb_dev; /* the 8-bit image, pinned on the host and on the device */
     float *heads_dev, *heads_host; /* planar float head outputs (pinned on the host) */
     float *stages_dev, *stages_host;
     size_t head_floats, stage_floats;
@@ -79,10 +79,11 @@ pdl_status pdl_cuda_net_create(pdl_cuda_shared *sh, int hp, int wp, pdl_cuda_net
                                pdl_error *err);
 void pdl_cuda_net_free(pdl_cuda_net *n);
 
-/* Runs the network on input [3][hp][wp] (planar float, normalised and padded),
- * returns the /4 head outputs (and stages) as host planar float. The shared
- * workspace must hold n->workspace bytes. */
-pdl_status pdl_cuda_net_run(pdl_cuda_net *n, pdl_cuda_shared *sh, const float *input,
-                            unsigned flags, pdl_head_outputs *out, pdl_error *err);
+/* Runs the network on rgb, an h x w 8-bit RGB image (h <= hp, w <= wp),
+ * uploaded and normalised on the device; returns the /4 head outputs (and
+ * stages) as host planar float. The shared workspace must hold n->workspace
+ * bytes. */
+pdl_status pdl_cuda_net_run(pdl_cuda_net *n, pdl_cuda_shared *sh, const uint8_t *rgb, int h,
+                            int w, unsigned flags, pdl_head_outputs *out, pdl_error *err);
 
 #endif

@@ -127,9 +127,11 @@ static pdl_status alloc_buffers(pdl_cuda_net *n, const pdl_cuda_shared *sh, pdl_
         st = dev_alloc(n, (void **)&n->heads_dev, n->head_floats * sizeof(float), "the heads", err);
     if (st == PDL_OK)
         PDL_CUDA(cudaMallocHost((void **)&n->heads_host, n->head_floats * sizeof(float)));
+    size_t rgb_bytes = (size_t)n->hp * n->wp * 3;
     if (st == PDL_OK)
-        PDL_CUDA(cudaMallocHost(&n->input_host,
-                                floats_of(n->shapes[0]) * pdl_cuda_elem(sh->precision)));
+        st = dev_alloc(n, (void **)&n->rgb_dev, rgb_bytes, "the 8-bit input", err);
+    if (st == PDL_OK)
+        PDL_CUDA(cudaMallocHost((void **)&n->rgb_host, rgb_bytes));
     return st;
 }
 
@@ -191,6 +193,7 @@ void pdl_cuda_net_free(pdl_cuda_net *n)
     cudaFree(n->stages_dev);
     cudaFreeHost(n->heads_host);
     cudaFreeHost(n->stages_host);
-    cudaFreeHost(n->input_host);
+    cudaFree(n->rgb_dev);
+    cudaFreeHost(n->rgb_host);
     free(n);
 }

@@ -1,16 +1,18 @@
-/* cuda_run.c - runs a pdl_cuda_net: the input is laid out NHWC in the
- * storage type on the host (the ops table hands over normalised planar
- * floats) and uploaded; every op is queued on the stream (cuDNN plans,
+/* cuda_run.c - runs a pdl_cuda_net: the 8-bit image is copied into a pinned
+ * buffer, uploaded (3 bytes a pixel) and normalised on the device straight
+ * into the input tensor (NHWC, storage type, padded to hp x wp and to
+ * PDL_CUDA_INPUT_CHANNELS); every op is queued on the stream (cuDNN plans,
  * cuBLASLt, dense kernels); the heads, and on request every stage right after
  * the op that wrote it (later ops may reuse its buffer), are converted to
  * planar float on the device and downloaded; then the stream is waited for.
  */
 #include "cuda_internal.h"
 
+#include <string.h>
+
 #include "cublas_conv1x1.h"
 #include "cuda_check.h"
 #include "dense_kernels.h"
-#include "pdl_half.h"
 
 static size_t floats_of(pdl_shape s)
 {
@@ -31,22 +33,18 @@ static pdl_shape graph_shape(const pdl_cuda_net *n, const pdl_model *m, int t)
     return s;
 }
 
-static pdl_status upload_input(pdl_cuda_net *n, const pdl_cuda_shared *sh, const float *input,
-                               pdl_error *err)
+static pdl_status upload_input(pdl_cuda_net *n, const pdl_cuda_shared *sh, const uint8_t *rgb,
+                               int h, int w, pdl_error *err)
 {
-    pdl_shape s = n->shapes[0];
-    int real = sh->model->channels[0];
-    size_t plane = (size_t)s.h * s.w;
-    for (size_t p = 0; p < plane; p++)
-        for (int c = 0; c < s.c; c++) {
-            float v = c < real ? input[c * plane + p] : 0.0f;
-            if (sh->precision == PDL_PRECISION_FP16)
-                ((pdl_half *)n->input_host)[p * s.c + c] = pdl_float_to_half(v);
-            else
-                ((float *)n->input_host)[p * s.c + c] = v;
-        }
-    PDL_CUDA(cudaMemcpyAsync(n->t[0], n->input_host, floats_of(s) * pdl_cuda_elem(sh->precision),
-                             cudaMemcpyHostToDevice, sh->stream));
+    size_t bytes = (size_t)h * w * 3;
+    memcpy(n->rgb_host, rgb, bytes);
+    PDL_CUDA(cudaMemcpyAsync(n->rgb_dev, n->rgb_host, bytes, cudaMemcpyHostToDevice, sh->stream));
+    pdl_dense_normalize_args a;
+    pdl_model_normalize_args(&sh->model->config, h, w, n->shapes[0].c, &a);
+    a.type = dense_type(sh);
+    a.rgb = n->rgb_dev;
+    a.dst = n->t[0];
+    PDL_CUDA((cudaError_t)pdl_cuda_dense_normalize(&a, sh->stream));
     return PDL_OK;
 }
 
@@ -177,14 +175,14 @@ static pdl_status download(pdl_cuda_net *n, const pdl_cuda_shared *sh, bool stag
     return PDL_OK;
 }
 
-pdl_status pdl_cuda_net_run(pdl_cuda_net *n, pdl_cuda_shared *sh, const float *input,
-                            unsigned flags, pdl_head_outputs *out, pdl_error *err)
+pdl_status pdl_cuda_net_run(pdl_cuda_net *n, pdl_cuda_shared *sh, const uint8_t *rgb, int h,
+                            int w, unsigned flags, pdl_head_outputs *out, pdl_error *err)
 {
     const pdl_model *m = sh->model;
     bool stages = flags & PDL_RUN_STAGES;
     pdl_status st = stages ? alloc_stages(n, m, err) : PDL_OK;
     if (st == PDL_OK)
-        st = upload_input(n, sh, input, err);
+        st = upload_input(n, sh, rgb, h, w, err);
     if (st == PDL_OK)
         st = run_ops(n, sh, stages, err);
     if (st == PDL_OK)
