@@ -4,11 +4,16 @@
  *
  * - it takes PDL_INPUT_RGB8 and normalises with the dense kernel
  *   (pdl_model_normalize_args, as cuda_run.c), then runs the CPU backend;
+ * - the "device" variant also offers a post-processing executor whose
+ *   memory is not the host's (the CPU kernels, flagged host_memory = 0, so
+ *   the driver takes its device path) and, under PDL_RUN_DEVICE, makes the
+ *   x4 outputs with pdl_dense_heads_up as the CUDA backend does.
  *
- * The engine's prepared input for it must be the resized 8-bit image (no
- * floats), and every prediction must equal the CPU backend's exactly (the
- * kernels are bit for bit pdl_model_preprocess), native and resized, one
- * image and a batch.
+ * The engine's prepared input must be the resized 8-bit image (no floats);
+ * every prediction must equal the CPU backend's exactly (the kernels are bit
+ * for bit pdl_model_preprocess and pdl_heads_upsample_full), native and
+ * resized, one image and a batch; post-processing must run on the backend's
+ * executor, except for dumps, whose heads are on the host.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -17,6 +22,7 @@
 
 #include "engine.h"
 #include "resize.h"
+#include "support/tsup_image.h"
 
 #define MODEL "weights/demo.safetensors"
 #define NIMAGES 3
@@ -29,6 +35,8 @@ typedef struct rgb8_ctx {
     int batch, h, w;
     float *nhwc, *planar; /* one image, normalised, then as the CPU backend reads it */
     size_t floats;
+    float *full; /* the x4 outputs under PDL_RUN_DEVICE */
+    size_t full_floats;
 } rgb8_ctx;
 
 static pdl_status rgb8_open(const pdl_device_request *req, void **ctx, pdl_error *err)
@@ -49,6 +57,7 @@ static void rgb8_close(void *ctx)
     pdl_cpu_backend_ops.close(c->cpu);
     free(c->nhwc);
     free(c->planar);
+    free(c->full);
     free(c);
 }
 
@@ -103,6 +112,68 @@ static pdl_status rgb8_run(void *ctx, const void *input, unsigned flags, pdl_hea
     return pdl_cpu_backend_ops.run(c->cpu, c->planar, flags, out, err);
 }
 
+/* The CUDA backend's way to PDL_RUN_FULL under PDL_RUN_DEVICE: the network
+ * without it, then pdl_dense_heads_up on the planar heads (contiguous, as
+ * cuda_run.c lays them out). */
+static pdl_status device_run(void *ctx, const void *input, unsigned flags, pdl_head_outputs *out,
+                             pdl_error *err)
+{
+    rgb8_ctx *c = ctx;
+    if (!(flags & PDL_RUN_DEVICE) || (flags & PDL_RUN_STAGES))
+        return rgb8_run(ctx, input, flags, out, err);
+    normalise(c, input);
+    pdl_status st = pdl_cpu_backend_ops.run(c->cpu, c->planar, flags & ~PDL_RUN_FULL, out, err);
+    if (st != PDL_OK || !(flags & PDL_RUN_FULL))
+        return st;
+    int classes = out[0].num_classes, h4 = out[0].h4, w4 = out[0].w4;
+    size_t per_image = (size_t)(classes + 3) * c->h * c->w;
+    if (per_image * c->batch > c->full_floats) {
+        free(c->full);
+        c->full_floats = per_image * c->batch;
+        c->full = malloc(c->full_floats * sizeof *c->full);
+        cr_assert_not_null(c->full);
+    }
+    float *heads = malloc((size_t)(classes + 3) * h4 * w4 * sizeof *heads);
+    cr_assert_not_null(heads);
+    for (int i = 0; i < c->batch; i++) {
+        pdl_head_outputs *o = &out[i];
+        size_t plane4 = (size_t)h4 * w4, plane = (size_t)c->h * c->w;
+        memcpy(heads, o->sem_logits, classes * plane4 * sizeof *heads);
+        memcpy(heads + classes * plane4, o->center, plane4 * sizeof *heads);
+        memcpy(heads + (classes + 1) * plane4, o->offset, 2 * plane4 * sizeof *heads);
+        float *full = c->full + i * per_image;
+        cr_assert_eq(pdl_dense_heads_up(pdl_cpu_dense_resize, classes, h4, w4, c->h, c->w, heads,
+                                        full, NULL),
+                     0);
+        o->sem_logits_up = full;
+        o->center_up = full + classes * plane;
+        o->offset_up = full + (classes + 1) * plane;
+    }
+    free(heads);
+    return PDL_OK;
+}
+
+/* The CPU kernels as if their memory were a device's; paint calls counted. */
+static pdl_pp_kernels device_exec;
+static int device_paints;
+
+static int counting_paint(const pdl_pp_paint_args *a, void *stream)
+{
+    device_paints++;
+    return pdl_cpu_pp_kernels.paint(a, stream);
+}
+
+static const pdl_pp_kernels *device_pp_executor(void *ctx, void **stream)
+{
+    (void)ctx;
+    device_exec = pdl_cpu_pp_kernels;
+    device_exec.name = "device stand-in";
+    device_exec.host_memory = 0;
+    device_exec.paint = counting_paint;
+    *stream = NULL;
+    return &device_exec;
+}
+
 static void rgb8_stats(void *ctx, pdl_backend_stats *out)
 {
     rgb8_ctx *c = ctx;
@@ -120,9 +191,21 @@ static const pdl_backend_ops rgb8_ops = {
     .input_format = PDL_INPUT_RGB8,
 };
 
+static const pdl_backend_ops device_ops = {
+    .name = "device",
+    .open = rgb8_open,
+    .close = rgb8_close,
+    .describe = rgb8_describe,
+    .prepare = rgb8_prepare,
+    .run = device_run,
+    .stats = rgb8_stats,
+    .input_format = PDL_INPUT_RGB8,
+    .pp_executor = device_pp_executor,
+};
+
 /* ---- tests -------------------------------------------------------------------- */
 
-static pdl_engine *open_engine(const pdl_backend_ops *ops, int short_edge)
+static pdl_engine *open_engine(const pdl_backend_ops *ops, int short_edge, const char *dump)
 {
     pdl_engine_options opt;
     pdl_engine_options_default(&opt);
@@ -130,6 +213,7 @@ static pdl_engine *open_engine(const pdl_backend_ops *ops, int short_edge)
     opt.device.threads = 2;
     opt.short_edge = short_edge;
     opt.backend = ops;
+    opt.dump_dir = dump;
     pdl_engine *e;
     pdl_error err;
     cr_assert_eq(pdl_engine_open(MODEL, &opt, &e, &err), PDL_OK, "%s", err.msg);
@@ -182,9 +266,12 @@ static void check_rgb8_input(const pdl_engine_input *in, const pdl_image *img)
     free(want);
 }
 
-static void check_against_cpu(const pdl_backend_ops *ops, int short_edge)
+/* Runs the images through the CPU backend and `ops`, one by one and as a
+ * batch; returns how many of `ops`' runs painted on its own executor. */
+static int check_against_cpu(const pdl_backend_ops *ops, int short_edge, const char *dump)
 {
-    pdl_engine *cpu = open_engine(NULL, short_edge), *dev = open_engine(ops, short_edge);
+    pdl_engine *cpu = open_engine(NULL, short_edge, NULL), *dev = open_engine(ops, short_edge, dump);
+    int paints = device_paints;
     pdl_engine_input cin[NIMAGES], din[NIMAGES];
     const char *names[NIMAGES] = {"a", "b", "c"};
     pdl_error err;
@@ -204,7 +291,7 @@ static void check_against_cpu(const pdl_backend_ops *ops, int short_edge)
     pdl_prediction want[NIMAGES], got[NIMAGES];
     pdl_engine_times t[NIMAGES];
     cr_assert_eq(pdl_engine_infer(dev, &cin[0], "x", &got[0], &t[0], &err), PDL_ERR_ARG);
-    cr_assert(strstr(err.msg, "x: input not prepared for the rgb8 backend"), "%s", err.msg);
+    cr_assert(strstr(err.msg, "x: input not prepared for the"), "%s", err.msg);
 
     for (int i = 0; i < NIMAGES; i++) {
         cr_assert_eq(pdl_engine_infer(cpu, &cin[i], names[i], &want[i], &t[i], &err), PDL_OK,
@@ -230,8 +317,29 @@ static void check_against_cpu(const pdl_backend_ops *ops, int short_edge)
     }
     pdl_engine_close(cpu);
     pdl_engine_close(dev);
+    return device_paints - paints;
 }
 
-Test(engine_formats, rgb8_input_native) { check_against_cpu(&rgb8_ops, 0); }
+Test(engine_formats, rgb8_input_native) { check_against_cpu(&rgb8_ops, 0, NULL); }
 
-Test(engine_formats, rgb8_input_resized) { check_against_cpu(&rgb8_ops, 200); }
+Test(engine_formats, rgb8_input_resized) { check_against_cpu(&rgb8_ops, 200, NULL); }
+
+/* 3 single runs and a batch of 3: 6 post-processings, all on the executor */
+Test(engine_formats, device_heads_native)
+{
+    cr_assert_eq(check_against_cpu(&device_ops, 0, NULL), 2 * NIMAGES);
+}
+
+Test(engine_formats, device_heads_resized)
+{
+    cr_assert_eq(check_against_cpu(&device_ops, 200, NULL), 2 * NIMAGES);
+}
+
+/* Dumps bring the heads to the host: post-processed there, same result. */
+Test(engine_formats, device_heads_dump_on_host)
+{
+    char dir[64];
+    tsup_img_tmpdir(dir, sizeof dir);
+    cr_assert_eq(check_against_cpu(&device_ops, 200, dir), 0);
+    tsup_img_rmtree(dir);
+}

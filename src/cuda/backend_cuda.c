@@ -4,9 +4,11 @@
  * for. Opening checks that a driver and a device are usable and names the
  * reason when not. Networks (cuda_net.c) are cached by padded input size,
  * least recently used out first; all share the uploaded weights
- * (cuda_weights.c) and one workspace sized to the largest plan. The /4 head
- * outputs come back as host planar float like the CPU backend's, and the x4
- * outputs are made from them on the host with the same code (pdl_upsample_crop).
+ * (cuda_weights.c) and one workspace sized to the largest plan. Input is the
+ * resized 8-bit image (normalised on the device); the head outputs, planar
+ * float like the CPU backend's, stay on the device for the CUDA
+ * post-processing executor this table offers (PDL_RUN_DEVICE), or come back
+ * to the host (stage dumps).
  */
 #include "backend.h"
 
@@ -28,8 +30,6 @@ typedef struct cuda_context {
     pdl_cuda_net *current;
     int height, width;
     int plans_built;
-    float *full;
-    size_t full_floats;
 } cuda_context;
 
 static pdl_status open_device(cuda_context *c, const pdl_device_request *req, pdl_error *err)
@@ -77,7 +77,6 @@ static void cuda_close(void *ctx)
         cudnnDestroy(c->sh.cudnn);
     if (c->sh.stream)
         cudaStreamDestroy(c->sh.stream);
-    free(c->full);
     free(c);
 }
 
@@ -151,6 +150,7 @@ static pdl_status cuda_prepare(void *ctx, const pdl_model *model, int batch, int
         return pdl_fail(err, PDL_ERR_UNSUPPORTED, "CUDA backend: --batch %d: only batch 1 is built yet", batch);
     if (height < 1 || width < 1)
         return pdl_fail(err, PDL_ERR_ARG, "CUDA backend: bad image size %dx%d", width, height);
+    PDL_CUDA(cudaSetDevice(c->sh.device));
     if (c->sh.model != model || c->sh.model_id != model->id)
         drop_nets(c);
     pdl_status st = pdl_cuda_weights_upload(&c->sh, model, err);
@@ -178,44 +178,25 @@ static pdl_status cuda_prepare(void *ctx, const pdl_model *model, int batch, int
     return PDL_OK;
 }
 
-static pdl_status upsample_outputs(cuda_context *c, pdl_head_outputs *out, pdl_error *err)
-{
-    size_t plane = (size_t)out->height * out->width;
-    size_t need = (size_t)(out->num_classes + 3) * plane;
-    if (need > c->full_floats) {
-        free(c->full);
-        c->full_floats = 0;
-        c->full = malloc(need * sizeof *c->full);
-        if (!c->full)
-            return pdl_fail(err, PDL_ERR_NOMEM, "CUDA backend: out of memory for %dx%d outputs",
-                            out->width, out->height);
-        c->full_floats = need;
-    }
-    pdl_status st = pdl_heads_upsample_full(out, c->full, err);
-    const float *up[3] = {out->sem_logits_up, out->center_up, out->offset_up};
-    const int ch[3] = {out->num_classes, 1, 2};
-    for (int i = 0; i < 3 && out->stages[0].present; i++)
-        out->stages[PDL_STAGE_SEM_LOGITS_UP + i] =
-            (pdl_stage_tensor){true, ch[i], out->height, out->width, up[i]};
-    return st;
-}
-
 static pdl_status cuda_run(void *ctx, const void *input, unsigned flags, pdl_head_outputs *out,
                            pdl_error *err)
 {
     cuda_context *c = ctx;
     if (!c->current)
         return pdl_fail(err, PDL_ERR_ARG, "CUDA backend: run without a successful prepare");
+    /* the device is per thread, and predict runs the network on a thread of its own */
+    PDL_CUDA(cudaSetDevice(c->sh.device));
     memset(out, 0, sizeof *out);
     out->height = c->height;
     out->width = c->width;
-    if (flags & PDL_RUN_STAGES)
-        flags |= PDL_RUN_FULL;
-    pdl_status st = pdl_cuda_net_run(c->current, &c->sh, input, c->height, c->width, flags, out,
-                                     err);
-    if (st == PDL_OK && (flags & PDL_RUN_FULL))
-        st = upsample_outputs(c, out, err);
-    return st;
+    return pdl_cuda_net_run(c->current, &c->sh, input, flags, out, err);
+}
+
+static const pdl_pp_kernels *cuda_pp_executor(void *ctx, void **stream)
+{
+    cuda_context *c = ctx;
+    *stream = c->sh.stream;
+    return &pdl_cuda_pp_kernels;
 }
 
 static void cuda_stats(void *ctx, pdl_backend_stats *out)
@@ -233,7 +214,9 @@ static void cuda_stats(void *ctx, pdl_backend_stats *out)
     }
     out->scratch_bytes = c->sh.workspace_size;
     out->weight_bytes = c->sh.weight_bytes;
-    out->output_bytes = c->full_floats * sizeof(float);
+    if (c->current)
+        out->output_bytes = (c->current->head_floats + c->current->full_floats +
+                             c->current->stage_floats) * sizeof(float);
 }
 
 static const pdl_backend_ops cuda_ops = {
@@ -245,6 +228,7 @@ static const pdl_backend_ops cuda_ops = {
     .run = cuda_run,
     .stats = cuda_stats,
     .input_format = PDL_INPUT_RGB8,
+    .pp_executor = cuda_pp_executor,
 };
 
 __attribute__((visibility("default"))) const pdl_backend_ops *pdl_cuda_backend_ops(void)

@@ -69,9 +69,13 @@ typedef struct pdl_cuda_net {
     size_t workspace;         /* the largest plan's workspace */
     uint8_t *rgb_host, *rgb_dev; /* the 8-bit image, pinned on the host and on the device */
     float *heads_dev, *heads_host; /* planar float head outputs (pinned on the host) */
+    float *full_dev, *full_host;   /* PDL_RUN_FULL's, made when first asked for */
     float *stages_dev, *stages_host;
-    size_t head_floats, stage_floats;
+    size_t head_floats, full_floats, stage_floats; /* the capacity of each */
 } pdl_cuda_net;
+
+/* The three head outputs, in the order heads_dev holds them. */
+extern const pdl_stage pdl_cuda_head_stage[3];
 
 /* Plans every layer for a padded input of hp x wp and allocates its buffers;
  * out-of-memory errors name the input size and the bytes needed. */
@@ -79,11 +83,17 @@ pdl_status pdl_cuda_net_create(pdl_cuda_shared *sh, int hp, int wp, pdl_cuda_net
                                pdl_error *err);
 void pdl_cuda_net_free(pdl_cuda_net *n);
 
-/* Runs the network on rgb, an h x w 8-bit RGB image (h <= hp, w <= wp),
- * uploaded and normalised on the device; returns the /4 head outputs (and
- * stages) as host planar float. The shared workspace must hold n->workspace
- * bytes. */
-pdl_status pdl_cuda_net_run(pdl_cuda_net *n, pdl_cuda_shared *sh, const uint8_t *rgb, int h,
-                            int w, unsigned flags, pdl_head_outputs *out, pdl_error *err);
+/* Makes the buffers that run's flags need and the net lacks (the x4 outputs,
+ * the stage copies, their host copies). */
+pdl_status pdl_cuda_net_reserve(pdl_cuda_net *n, const pdl_cuda_shared *sh, unsigned flags,
+                                pdl_error *err);
+
+/* Runs the network on rgb, an 8-bit RGB image of out->height x out->width
+ * (at most hp x wp), uploaded and normalised on the device; fills out with
+ * the /4 head outputs as planar float, and what flags ask for (PDL_RUN_FULL,
+ * PDL_RUN_STAGES; device pointers under PDL_RUN_DEVICE). The shared
+ * workspace must hold n->workspace bytes. */
+pdl_status pdl_cuda_net_run(pdl_cuda_net *n, pdl_cuda_shared *sh, const uint8_t *rgb,
+                            unsigned flags, pdl_head_outputs *out, pdl_error *err);
 
 #endif

@@ -18,7 +18,8 @@
 #include "cuda_check.h"
 #include "dense_kernels.h"
 
-static const pdl_stage head_stage[3] = {PDL_STAGE_SEM_LOGITS, PDL_STAGE_CENTER, PDL_STAGE_OFFSET};
+const pdl_stage pdl_cuda_head_stage[3] = {PDL_STAGE_SEM_LOGITS, PDL_STAGE_CENTER,
+                                          PDL_STAGE_OFFSET};
 
 static size_t floats_of(pdl_shape s)
 {
@@ -30,9 +31,26 @@ static pdl_status dev_alloc(const pdl_cuda_net *n, void **p, size_t bytes, const
                             pdl_error *err)
 {
     cudaError_t e = cudaMalloc(p, bytes ? bytes : 1);
+    if (e != cudaSuccess)
+        *p = NULL;
     if (e == cudaErrorMemoryAllocation)
         return pdl_fail(err, PDL_ERR_NOMEM,
                         "CUDA backend: out of device memory for a %dx%d input: %s needs %zu MB",
+                        n->wp, n->hp, what, (bytes + (1u << 20) - 1) >> 20);
+    PDL_CUDA(e);
+    return PDL_OK;
+}
+
+/* cudaMallocHost (pinned, for asynchronous copies), likewise. */
+static pdl_status host_alloc(const pdl_cuda_net *n, void **p, size_t bytes, const char *what,
+                             pdl_error *err)
+{
+    cudaError_t e = cudaMallocHost(p, bytes ? bytes : 1);
+    if (e != cudaSuccess)
+        *p = NULL;
+    if (e == cudaErrorMemoryAllocation)
+        return pdl_fail(err, PDL_ERR_NOMEM,
+                        "CUDA backend: out of pinned host memory for a %dx%d input: %s needs %zu MB",
                         n->wp, n->hp, what, (bytes + (1u << 20) - 1) >> 20);
     PDL_CUDA(e);
     return PDL_OK;
@@ -96,7 +114,7 @@ static pdl_status place(pdl_cuda_net *n, const pdl_cuda_shared *sh, const int *p
             b[op->conv.residual].last = i + 1;
     }
     for (int h = 0; h < 3; h++)
-        b[m->stage_tensor[head_stage[h]]].last = INT_MAX;
+        b[m->stage_tensor[pdl_cuda_head_stage[h]]].last = INT_MAX;
     n->arena_bytes = pdl_cpu_place_blocks(b, m->ntensors);
     pdl_status st = n->arena_bytes == (size_t)-1
                         ? pdl_fail(err, PDL_ERR_NOMEM, "CUDA backend: out of memory")
@@ -120,18 +138,51 @@ static pdl_status alloc_buffers(pdl_cuda_net *n, const pdl_cuda_shared *sh, pdl_
             rows = r > rows ? r : rows;
         }
     for (int h = 0; h < 3; h++)
-        n->head_floats += floats_of(n->shapes[m->stage_tensor[head_stage[h]]]);
+        n->head_floats += floats_of(n->shapes[m->stage_tensor[pdl_cuda_head_stage[h]]]);
     pdl_status st = dev_alloc(n, (void **)&n->pool_rows, (size_t)rows * sizeof(float),
                               "the pooling scratch", err);
     if (st == PDL_OK)
         st = dev_alloc(n, (void **)&n->heads_dev, n->head_floats * sizeof(float), "the heads", err);
     if (st == PDL_OK)
-        PDL_CUDA(cudaMallocHost((void **)&n->heads_host, n->head_floats * sizeof(float)));
+        st = host_alloc(n, (void **)&n->heads_host, n->head_floats * sizeof(float),
+                        "the heads' host copy", err);
     size_t rgb_bytes = (size_t)n->hp * n->wp * 3;
     if (st == PDL_OK)
         st = dev_alloc(n, (void **)&n->rgb_dev, rgb_bytes, "the 8-bit input", err);
     if (st == PDL_OK)
-        PDL_CUDA(cudaMallocHost((void **)&n->rgb_host, rgb_bytes));
+        st = host_alloc(n, (void **)&n->rgb_host, rgb_bytes, "the 8-bit input's staging copy",
+                        err);
+    return st;
+}
+
+pdl_status pdl_cuda_net_reserve(pdl_cuda_net *n, const pdl_cuda_shared *sh, unsigned flags,
+                                pdl_error *err)
+{
+    const pdl_model *m = sh->model;
+    pdl_status st = PDL_OK;
+    /* the x4 outputs are cropped to the image, which is at most hp x wp */
+    size_t full = (size_t)(m->channels[m->stage_tensor[PDL_STAGE_SEM_LOGITS]] + 3) * n->hp * n->wp;
+    if ((flags & PDL_RUN_FULL) && !n->full_dev) {
+        st = dev_alloc(n, (void **)&n->full_dev, full * sizeof(float), "the x4 outputs", err);
+        n->full_floats = st == PDL_OK ? full : 0;
+    }
+    if (st == PDL_OK && (flags & PDL_RUN_FULL) && !(flags & PDL_RUN_DEVICE) && !n->full_host)
+        st = host_alloc(n, (void **)&n->full_host, full * sizeof(float),
+                        "the x4 outputs' host copy", err);
+    if (st != PDL_OK || !(flags & PDL_RUN_STAGES) || n->stages_host)
+        return st;
+    size_t stages = 0;
+    for (int s = 0; s < PDL_STAGE_GRAPH_COUNT; s++) {
+        pdl_shape g = n->shapes[m->stage_tensor[s]];
+        g.c = m->channels[m->stage_tensor[s]];
+        stages += floats_of(g);
+    }
+    cudaFree(n->stages_dev);
+    st = dev_alloc(n, (void **)&n->stages_dev, stages * sizeof(float), "the stage copies", err);
+    if (st == PDL_OK)
+        st = host_alloc(n, (void **)&n->stages_host, stages * sizeof(float),
+                        "the stage copies' host copy", err);
+    n->stage_floats = st == PDL_OK ? stages : 0;
     return st;
 }
 
@@ -190,8 +241,10 @@ void pdl_cuda_net_free(pdl_cuda_net *n)
     cudaFree(n->arena);
     cudaFree(n->pool_rows);
     cudaFree(n->heads_dev);
+    cudaFree(n->full_dev);
     cudaFree(n->stages_dev);
     cudaFreeHost(n->heads_host);
+    cudaFreeHost(n->full_host);
     cudaFreeHost(n->stages_host);
     cudaFree(n->rgb_dev);
     cudaFreeHost(n->rgb_host);

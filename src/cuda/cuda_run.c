@@ -4,7 +4,10 @@
  * PDL_CUDA_INPUT_CHANNELS); every op is queued on the stream (cuDNN plans,
  * cuBLASLt, dense kernels); the heads, and on request every stage right after
  * the op that wrote it (later ops may reuse its buffer), are converted to
- * planar float on the device and downloaded; then the stream is waited for.
+ * planar float on the device, and the x4 outputs made there with the resize
+ * kernel (pdl_dense_heads_up, pdl_heads_upsample_full's values). Under
+ * PDL_RUN_DEVICE the heads stay there for the CUDA post-processing executor;
+ * else they are downloaded. Then the stream is waited for.
  */
 #include "cuda_internal.h"
 
@@ -122,17 +125,6 @@ static pdl_status dump_stages(pdl_cuda_net *n, const pdl_cuda_shared *sh, int t,
     return PDL_OK;
 }
 
-static pdl_status alloc_stages(pdl_cuda_net *n, const pdl_model *m, pdl_error *err)
-{
-    if (n->stages_dev)
-        return PDL_OK;
-    for (int s = 0; s < PDL_STAGE_GRAPH_COUNT; s++)
-        n->stage_floats += floats_of(graph_shape(n, m, m->stage_tensor[s]));
-    PDL_CUDA(cudaMalloc((void **)&n->stages_dev, n->stage_floats * sizeof(float)));
-    PDL_CUDA(cudaMallocHost((void **)&n->stages_host, n->stage_floats * sizeof(float)));
-    return PDL_OK;
-}
-
 static pdl_status run_ops(pdl_cuda_net *n, const pdl_cuda_shared *sh, bool stages,
                           pdl_error *err)
 {
@@ -153,54 +145,96 @@ static pdl_status run_ops(pdl_cuda_net *n, const pdl_cuda_shared *sh, bool stage
     return st;
 }
 
-static pdl_status download(pdl_cuda_net *n, const pdl_cuda_shared *sh, bool stages,
-                           pdl_error *err)
+/* The heads as planar float [classes + 3][h4][w4] into heads_dev and, for
+ * PDL_RUN_FULL, their x4 upsampling cropped to h x w into full_dev. */
+static pdl_status heads(pdl_cuda_net *n, const pdl_cuda_shared *sh, bool full, int h, int w,
+                        pdl_error *err)
 {
     const pdl_model *m = sh->model;
     float *dst = n->heads_dev;
-    for (int h = 0; h < 3; h++) {
-        int t = m->stage_tensor[h == 0 ? PDL_STAGE_SEM_LOGITS : h == 1 ? PDL_STAGE_CENTER
-                                                                        : PDL_STAGE_OFFSET];
+    for (int i = 0; i < 3; i++) {
+        int t = m->stage_tensor[pdl_cuda_head_stage[i]];
         pdl_status st = planar(n, sh, t, dst, err);
         if (st != PDL_OK)
             return st;
         dst += floats_of(n->shapes[t]);
     }
-    PDL_CUDA(cudaMemcpyAsync(n->heads_host, n->heads_dev, n->head_floats * sizeof(float),
-                             cudaMemcpyDeviceToHost, sh->stream));
-    if (stages)
+    pdl_shape s4 = n->shapes[m->stage_tensor[PDL_STAGE_SEM_LOGITS]];
+    if (full)
+        PDL_CUDA((cudaError_t)pdl_dense_heads_up(pdl_cuda_dense_resize, s4.c, s4.h, s4.w, h, w,
+                                                 n->heads_dev, n->full_dev, sh->stream));
+    return PDL_OK;
+}
+
+/* Host copies of what the flags ask for (none of the heads when they stay
+ * on the device); then the stream is waited for. */
+static pdl_status download(pdl_cuda_net *n, const pdl_cuda_shared *sh, unsigned flags,
+                           size_t full_floats, pdl_error *err)
+{
+    if (!(flags & PDL_RUN_DEVICE)) {
+        PDL_CUDA(cudaMemcpyAsync(n->heads_host, n->heads_dev, n->head_floats * sizeof(float),
+                                 cudaMemcpyDeviceToHost, sh->stream));
+        if (flags & PDL_RUN_FULL)
+            PDL_CUDA(cudaMemcpyAsync(n->full_host, n->full_dev, full_floats * sizeof(float),
+                                     cudaMemcpyDeviceToHost, sh->stream));
+    }
+    if (flags & PDL_RUN_STAGES)
         PDL_CUDA(cudaMemcpyAsync(n->stages_host, n->stages_dev, n->stage_floats * sizeof(float),
                                  cudaMemcpyDeviceToHost, sh->stream));
     PDL_CUDA(cudaStreamSynchronize(sh->stream));
     return PDL_OK;
 }
 
-pdl_status pdl_cuda_net_run(pdl_cuda_net *n, pdl_cuda_shared *sh, const uint8_t *rgb, int h,
-                            int w, unsigned flags, pdl_head_outputs *out, pdl_error *err)
+static void set_outputs(const pdl_cuda_net *n, const pdl_model *m, unsigned flags,
+                        pdl_head_outputs *out)
 {
-    const pdl_model *m = sh->model;
-    bool stages = flags & PDL_RUN_STAGES;
-    pdl_status st = stages ? alloc_stages(n, m, err) : PDL_OK;
-    if (st == PDL_OK)
-        st = upload_input(n, sh, rgb, h, w, err);
-    if (st == PDL_OK)
-        st = run_ops(n, sh, stages, err);
-    if (st == PDL_OK)
-        st = download(n, sh, stages, err);
-    if (st != PDL_OK)
-        return st;
+    bool device = flags & PDL_RUN_DEVICE;
     pdl_shape s4 = n->shapes[m->stage_tensor[PDL_STAGE_SEM_LOGITS]];
+    size_t plane4 = (size_t)s4.h * s4.w, plane = (size_t)out->height * out->width;
     out->h4 = s4.h;
     out->w4 = s4.w;
     out->num_classes = s4.c;
-    out->sem_logits = n->heads_host;
-    out->center = out->sem_logits + floats_of(s4);
-    out->offset = out->center + (size_t)s4.h * s4.w;
-    const float *next = n->stages_host;
-    for (int s = 0; s < PDL_STAGE_GRAPH_COUNT && stages; s++) {
-        pdl_shape sh_ = graph_shape(n, m, m->stage_tensor[s]);
-        out->stages[s] = (pdl_stage_tensor){true, sh_.c, sh_.h, sh_.w, next};
-        next += floats_of(sh_);
+    out->sem_logits = device ? n->heads_dev : n->heads_host;
+    out->center = out->sem_logits + s4.c * plane4;
+    out->offset = out->center + plane4;
+    if (flags & PDL_RUN_FULL) {
+        out->sem_logits_up = device ? n->full_dev : n->full_host;
+        out->center_up = out->sem_logits_up + s4.c * plane;
+        out->offset_up = out->center_up + plane;
     }
-    return PDL_OK;
+    if (!(flags & PDL_RUN_STAGES))
+        return;
+    const float *next = n->stages_host;
+    for (int s = 0; s < PDL_STAGE_GRAPH_COUNT; s++) {
+        pdl_shape g = graph_shape(n, m, m->stage_tensor[s]);
+        out->stages[s] = (pdl_stage_tensor){true, g.c, g.h, g.w, next};
+        next += floats_of(g);
+    }
+    const float *up[3] = {out->sem_logits_up, out->center_up, out->offset_up};
+    const int ch[3] = {s4.c, 1, 2};
+    for (int i = 0; i < 3; i++)
+        out->stages[PDL_STAGE_SEM_LOGITS_UP + i] =
+            (pdl_stage_tensor){true, ch[i], out->height, out->width, up[i]};
+}
+
+pdl_status pdl_cuda_net_run(pdl_cuda_net *n, pdl_cuda_shared *sh, const uint8_t *rgb,
+                            unsigned flags, pdl_head_outputs *out, pdl_error *err)
+{
+    const pdl_model *m = sh->model;
+    if (flags & PDL_RUN_STAGES)
+        flags = (flags | PDL_RUN_FULL) & ~PDL_RUN_DEVICE;
+    int h = out->height, w = out->width;
+    size_t full_floats = (size_t)(m->channels[m->stage_tensor[PDL_STAGE_SEM_LOGITS]] + 3) * h * w;
+    pdl_status st = pdl_cuda_net_reserve(n, sh, flags, err);
+    if (st == PDL_OK)
+        st = upload_input(n, sh, rgb, h, w, err);
+    if (st == PDL_OK)
+        st = run_ops(n, sh, flags & PDL_RUN_STAGES, err);
+    if (st == PDL_OK)
+        st = heads(n, sh, flags & PDL_RUN_FULL, h, w, err);
+    if (st == PDL_OK)
+        st = download(n, sh, flags, full_floats, err);
+    if (st == PDL_OK)
+        set_outputs(n, m, flags, out);
+    return st;
 }
