@@ -2,8 +2,8 @@
  *
  * Built only when nvcc is present and loaded only when a CUDA device is asked
  * for. Opening checks that a driver and a device are usable and names the
- * reason when not. Networks (cuda_net.c) are cached by padded input size,
- * least recently used out first; all share the uploaded weights
+ * reason when not. Networks (cuda_net.c) are cached by batch size and padded
+ * input size, like the CPU backend's plans, least recently used out first; all share the uploaded weights
  * (cuda_weights.c) and one workspace sized to the largest plan. Input is the
  * resized 8-bit image (normalised on the device); the head outputs, planar
  * float like the CPU backend's, stay on the device for the CUDA
@@ -110,10 +110,16 @@ static void drop_nets(cuda_context *c)
     c->current = NULL;
 }
 
-static int find_slot(const cuda_context *c, int hp, int wp)
+static bool net_is(const pdl_cuda_net *n, int batch, int hp, int wp)
+{
+    return n && n->batch == batch && n->hp == hp && n->wp == wp;
+}
+
+/* The net for (batch, hp, wp), else an empty slot, else the least recently used. */
+static int find_slot(const cuda_context *c, int batch, int hp, int wp)
 {
     for (int i = 0; i < PLAN_CACHE; i++)
-        if (c->nets[i] && c->nets[i]->hp == hp && c->nets[i]->wp == wp)
+        if (net_is(c->nets[i], batch, hp, wp))
             return i;
     int victim = 0;
     for (int i = 0; i < PLAN_CACHE; i++) {
@@ -133,10 +139,13 @@ static pdl_status grow_workspace(cuda_context *c, const pdl_cuda_net *n, pdl_err
     c->sh.workspace = NULL;
     c->sh.workspace_size = 0;
     cudaError_t e = cudaMalloc(&c->sh.workspace, n->workspace);
-    if (e == cudaErrorMemoryAllocation)
+    if (e == cudaErrorMemoryAllocation) {
+        char input[96];
+        pdl_cuda_net_input_name(n, input, sizeof input);
         return pdl_fail(err, PDL_ERR_NOMEM,
-                        "CUDA backend: out of device memory for a %dx%d input: the cuDNN "
-                        "workspace needs %zu MB", n->wp, n->hp, (n->workspace + (1u << 20) - 1) >> 20);
+                        "CUDA backend: out of device memory for %s: the cuDNN workspace needs "
+                        "%zu MB", input, (n->workspace + (1u << 20) - 1) >> 20);
+    }
     PDL_CUDA(e);
     c->sh.workspace_size = n->workspace;
     return PDL_OK;
@@ -146,8 +155,9 @@ static pdl_status cuda_prepare(void *ctx, const pdl_model *model, int batch, int
                                pdl_error *err)
 {
     cuda_context *c = ctx;
-    if (batch != 1)
-        return pdl_fail(err, PDL_ERR_UNSUPPORTED, "CUDA backend: --batch %d: only batch 1 is built yet", batch);
+    if (batch < 1 || batch > PDL_MAX_BATCH)
+        return pdl_fail(err, PDL_ERR_ARG, "CUDA backend: bad batch size %d (1..%d)", batch,
+                        PDL_MAX_BATCH);
     if (height < 1 || width < 1)
         return pdl_fail(err, PDL_ERR_ARG, "CUDA backend: bad image size %dx%d", width, height);
     PDL_CUDA(cudaSetDevice(c->sh.device));
@@ -158,12 +168,12 @@ static pdl_status cuda_prepare(void *ctx, const pdl_model *model, int batch, int
         return st;
     int hp, wp;
     pdl_model_input_size(&model->config, height, width, &hp, &wp);
-    int slot = find_slot(c, hp, wp);
-    if (!c->nets[slot] || c->nets[slot]->hp != hp || c->nets[slot]->wp != wp) {
+    int slot = find_slot(c, batch, hp, wp);
+    if (!net_is(c->nets[slot], batch, hp, wp)) {
         pdl_cuda_net_free(c->nets[slot]);
         c->nets[slot] = NULL;
         c->current = NULL;
-        st = pdl_cuda_net_create(&c->sh, hp, wp, &c->nets[slot], err);
+        st = pdl_cuda_net_create(&c->sh, batch, hp, wp, &c->nets[slot], err);
         if (st != PDL_OK)
             return st;
         c->plans_built++;
@@ -186,9 +196,11 @@ static pdl_status cuda_run(void *ctx, const void *input, unsigned flags, pdl_hea
         return pdl_fail(err, PDL_ERR_ARG, "CUDA backend: run without a successful prepare");
     /* the device is per thread, and predict runs the network on a thread of its own */
     PDL_CUDA(cudaSetDevice(c->sh.device));
-    memset(out, 0, sizeof *out);
-    out->height = c->height;
-    out->width = c->width;
+    memset(out, 0, (size_t)c->current->batch * sizeof *out);
+    for (int i = 0; i < c->current->batch; i++) {
+        out[i].height = c->height;
+        out[i].width = c->width;
+    }
     return pdl_cuda_net_run(c->current, &c->sh, input, flags, out, err);
 }
 
@@ -216,7 +228,7 @@ static void cuda_stats(void *ctx, pdl_backend_stats *out)
     out->weight_bytes = c->sh.weight_bytes;
     if (c->current)
         out->output_bytes = (c->current->head_floats + c->current->full_floats +
-                             c->current->stage_floats) * sizeof(float);
+                             c->current->stage_floats) * c->current->batch * sizeof(float);
 }
 
 static const pdl_backend_ops cuda_ops = {

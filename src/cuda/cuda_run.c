@@ -36,28 +36,39 @@ static pdl_shape graph_shape(const pdl_cuda_net *n, const pdl_model *m, int t)
     return s;
 }
 
+/* Image i of tensor t (device). */
+static char *image_of(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int t, int i)
+{
+    return (char *)n->t[t] + (size_t)i * floats_of(n->shapes[t]) * pdl_cuda_elem(sh->precision);
+}
+
 static pdl_status upload_input(pdl_cuda_net *n, const pdl_cuda_shared *sh, const uint8_t *rgb,
                                int h, int w, pdl_error *err)
 {
-    size_t bytes = (size_t)h * w * 3;
-    memcpy(n->rgb_host, rgb, bytes);
-    PDL_CUDA(cudaMemcpyAsync(n->rgb_dev, n->rgb_host, bytes, cudaMemcpyHostToDevice, sh->stream));
+    size_t per_image = (size_t)h * w * 3;
+    memcpy(n->rgb_host, rgb, per_image * n->batch);
+    PDL_CUDA(cudaMemcpyAsync(n->rgb_dev, n->rgb_host, per_image * n->batch,
+                             cudaMemcpyHostToDevice, sh->stream));
     pdl_dense_normalize_args a;
     pdl_model_normalize_args(&sh->model->config, h, w, n->shapes[0].c, &a);
     a.type = dense_type(sh);
-    a.rgb = n->rgb_dev;
-    a.dst = n->t[0];
-    PDL_CUDA((cudaError_t)pdl_cuda_dense_normalize(&a, sh->stream));
+    for (int i = 0; i < n->batch; i++) {
+        a.rgb = n->rgb_dev + i * per_image;
+        a.dst = image_of(n, sh, 0, i);
+        PDL_CUDA((cudaError_t)pdl_cuda_dense_normalize(&a, sh->stream));
+    }
     return PDL_OK;
 }
 
-/* Tensor t as planar float at dst (device), without padding channels. */
-static pdl_status planar(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int t, float *dst,
-                         pdl_error *err)
+/* Image i of tensor t as planar float at dst (device), without padding
+ * channels. */
+static pdl_status planar(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int t, int i,
+                         float *dst, pdl_error *err)
 {
     pdl_shape s = graph_shape(n, sh->model, t);
     pdl_dense_planar_args a = {.type = dense_type(sh), .h = s.h, .w = s.w, .channels = s.c,
-                               .src_stride = n->shapes[t].c, .src = n->t[t], .dst = dst};
+                               .src_stride = n->shapes[t].c, .src = image_of(n, sh, t, i),
+                               .dst = dst};
     PDL_CUDA((cudaError_t)pdl_cuda_dense_planar(&a, sh->stream));
     return PDL_OK;
 }
@@ -69,7 +80,7 @@ static pdl_status run_conv(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int
     const pdl_conv *c = &op->conv;
     if (n->gemm[i]) {
         pdl_shape in = n->shapes[op->in[0]];
-        pdl_gemm_io io = {.pixels = (long)in.h * in.w, .cin = c->cin, .cout = c->cout,
+        pdl_gemm_io io = {.pixels = (long)n->batch * in.h * in.w, .cin = c->cin, .cout = c->cout,
                           .x = n->t[op->in[0]], .w = sh->weight[i], .bias = sh->bias[i],
                           .y = n->t[op->out]};
         return pdl_cublas_conv1x1(sh->lt, sh->precision, &io, c->relu, sh->workspace,
@@ -86,20 +97,27 @@ static pdl_status run_dense(const pdl_cuda_net *n, const pdl_cuda_shared *sh, co
     pdl_shape in = n->shapes[op->in[0]], out = n->shapes[op->out];
     pdl_dense_type type = dense_type(sh);
     if (op->kind == PDL_OP_AVGPOOL) {
-        pdl_dense_pool_args a = {.type = type, .h = in.h, .w = in.w, .channels = in.c,
-                                 .kh = op->kernel[0], .kw = op->kernel[1], .src = n->t[op->in[0]],
-                                 .rows = n->pool_rows, .dst = n->t[op->out]};
-        PDL_CUDA((cudaError_t)pdl_cuda_dense_pool(&a, sh->stream));
+        /* per image: the windows must not straddle two; `rows` is reused in stream order */
+        for (int i = 0; i < n->batch; i++) {
+            pdl_dense_pool_args a = {.type = type, .h = in.h, .w = in.w, .channels = in.c,
+                                     .kh = op->kernel[0], .kw = op->kernel[1],
+                                     .src = image_of(n, sh, op->in[0], i), .rows = n->pool_rows,
+                                     .dst = image_of(n, sh, op->out, i)};
+            PDL_CUDA((cudaError_t)pdl_cuda_dense_pool(&a, sh->stream));
+        }
     } else if (op->kind == PDL_OP_RESIZE) {
         pdl_dense_resize_args a = {.type = type, .in_h = in.h, .in_w = in.w, .channels = in.c,
                                    .size_h = out.h, .size_w = out.w, .out_h = out.h,
                                    .out_w = out.w, .mul = 1.0f, .dst_stride = out.c,
-                                   .src = n->t[op->in[0]], .dst = n->t[op->out]};
+                                   .src = n->t[op->in[0]], .dst = n->t[op->out],
+                                   .planes = n->batch};
         PDL_CUDA((cudaError_t)pdl_cuda_dense_resize(&a, sh->stream));
     } else {
+        /* a concat: every pixel of the batch alike */
         for (int j = 0, c0 = 0; j < op->nin; c0 += n->shapes[op->in[j]].c, j++) {
             int cj = n->shapes[op->in[j]].c;
-            pdl_dense_copy_args a = {.type = type, .pixels = (long)out.h * out.w, .channels = cj,
+            pdl_dense_copy_args a = {.type = type, .pixels = (long)n->batch * out.h * out.w,
+                                     .channels = cj,
                                      .src_stride = cj, .dst_stride = out.c, .dst_c0 = c0,
                                      .src = n->t[op->in[j]], .dst = n->t[op->out]};
             PDL_CUDA((cudaError_t)pdl_cuda_dense_copy(&a, sh->stream));
@@ -108,19 +126,22 @@ static pdl_status run_dense(const pdl_cuda_net *n, const pdl_cuda_shared *sh, co
     return PDL_OK;
 }
 
-/* Stage copies of tensor t (planar float, into stages_dev). */
+/* Stage copies of tensor t (planar float, into stages_dev: per image, every
+ * stage in pdl_stage order). */
 static pdl_status dump_stages(pdl_cuda_net *n, const pdl_cuda_shared *sh, int t, pdl_error *err)
 {
     const pdl_model *m = sh->model;
-    float *dst = n->stages_dev;
-    for (int s = 0; s < PDL_STAGE_GRAPH_COUNT; s++) {
-        int st_t = m->stage_tensor[s];
-        if (st_t == t) {
-            pdl_status st = planar(n, sh, t, dst, err);
-            if (st != PDL_OK)
-                return st;
+    for (int i = 0; i < n->batch; i++) {
+        float *dst = n->stages_dev + i * n->stage_floats;
+        for (int s = 0; s < PDL_STAGE_GRAPH_COUNT; s++) {
+            int st_t = m->stage_tensor[s];
+            if (st_t == t) {
+                pdl_status st = planar(n, sh, t, i, dst, err);
+                if (st != PDL_OK)
+                    return st;
+            }
+            dst += floats_of(graph_shape(n, m, st_t));
         }
-        dst += floats_of(graph_shape(n, m, st_t));
     }
     return PDL_OK;
 }
@@ -145,48 +166,56 @@ static pdl_status run_ops(pdl_cuda_net *n, const pdl_cuda_shared *sh, bool stage
     return st;
 }
 
-/* The heads as planar float [classes + 3][h4][w4] into heads_dev and, for
- * PDL_RUN_FULL, their x4 upsampling cropped to h x w into full_dev. */
-static pdl_status heads(pdl_cuda_net *n, const pdl_cuda_shared *sh, bool full, int h, int w,
-                        pdl_error *err)
+/* Per image i: the heads as planar float [classes + 3][h4][w4] at heads_dev
+ * + i * head_floats and, for PDL_RUN_FULL, their x4 upsampling cropped to
+ * h x w at full_dev + i * full (the x4 outputs of the batch packed). */
+static pdl_status heads(pdl_cuda_net *n, const pdl_cuda_shared *sh, bool full_too, int h, int w,
+                        size_t full, pdl_error *err)
 {
     const pdl_model *m = sh->model;
-    float *dst = n->heads_dev;
-    for (int i = 0; i < 3; i++) {
-        int t = m->stage_tensor[pdl_cuda_head_stage[i]];
-        pdl_status st = planar(n, sh, t, dst, err);
-        if (st != PDL_OK)
-            return st;
-        dst += floats_of(n->shapes[t]);
-    }
     pdl_shape s4 = n->shapes[m->stage_tensor[PDL_STAGE_SEM_LOGITS]];
-    if (full)
-        PDL_CUDA((cudaError_t)pdl_dense_heads_up(pdl_cuda_dense_resize, s4.c, s4.h, s4.w, h, w,
-                                                 n->heads_dev, n->full_dev, sh->stream));
+    for (int i = 0; i < n->batch; i++) {
+        float *first = n->heads_dev + i * n->head_floats, *dst = first;
+        for (int k = 0; k < 3; k++) {
+            int t = m->stage_tensor[pdl_cuda_head_stage[k]];
+            pdl_status st = planar(n, sh, t, i, dst, err);
+            if (st != PDL_OK)
+                return st;
+            dst += floats_of(n->shapes[t]);
+        }
+        if (full_too)
+            PDL_CUDA((cudaError_t)pdl_dense_heads_up(pdl_cuda_dense_resize, s4.c, s4.h, s4.w, h,
+                                                     w, first, n->full_dev + i * full,
+                                                     sh->stream));
+    }
     return PDL_OK;
 }
 
 /* Host copies of what the flags ask for (none of the heads when they stay
  * on the device); then the stream is waited for. */
 static pdl_status download(pdl_cuda_net *n, const pdl_cuda_shared *sh, unsigned flags,
-                           size_t full_floats, pdl_error *err)
+                           size_t full, pdl_error *err)
 {
+    size_t images = (size_t)n->batch;
     if (!(flags & PDL_RUN_DEVICE)) {
-        PDL_CUDA(cudaMemcpyAsync(n->heads_host, n->heads_dev, n->head_floats * sizeof(float),
-                                 cudaMemcpyDeviceToHost, sh->stream));
+        PDL_CUDA(cudaMemcpyAsync(n->heads_host, n->heads_dev,
+                                 images * n->head_floats * sizeof(float), cudaMemcpyDeviceToHost,
+                                 sh->stream));
         if (flags & PDL_RUN_FULL)
-            PDL_CUDA(cudaMemcpyAsync(n->full_host, n->full_dev, full_floats * sizeof(float),
+            PDL_CUDA(cudaMemcpyAsync(n->full_host, n->full_dev, images * full * sizeof(float),
                                      cudaMemcpyDeviceToHost, sh->stream));
     }
     if (flags & PDL_RUN_STAGES)
-        PDL_CUDA(cudaMemcpyAsync(n->stages_host, n->stages_dev, n->stage_floats * sizeof(float),
+        PDL_CUDA(cudaMemcpyAsync(n->stages_host, n->stages_dev,
+                                 images * n->stage_floats * sizeof(float),
                                  cudaMemcpyDeviceToHost, sh->stream));
     PDL_CUDA(cudaStreamSynchronize(sh->stream));
     return PDL_OK;
 }
 
-static void set_outputs(const pdl_cuda_net *n, const pdl_model *m, unsigned flags,
-                        pdl_head_outputs *out)
+/* out for image i: pointers into the device buffers or their host copies. */
+static void set_outputs(const pdl_cuda_net *n, const pdl_model *m, unsigned flags, int i,
+                        size_t full, pdl_head_outputs *out)
 {
     bool device = flags & PDL_RUN_DEVICE;
     pdl_shape s4 = n->shapes[m->stage_tensor[PDL_STAGE_SEM_LOGITS]];
@@ -194,17 +223,17 @@ static void set_outputs(const pdl_cuda_net *n, const pdl_model *m, unsigned flag
     out->h4 = s4.h;
     out->w4 = s4.w;
     out->num_classes = s4.c;
-    out->sem_logits = device ? n->heads_dev : n->heads_host;
+    out->sem_logits = (device ? n->heads_dev : n->heads_host) + i * n->head_floats;
     out->center = out->sem_logits + s4.c * plane4;
     out->offset = out->center + plane4;
     if (flags & PDL_RUN_FULL) {
-        out->sem_logits_up = device ? n->full_dev : n->full_host;
+        out->sem_logits_up = (device ? n->full_dev : n->full_host) + i * full;
         out->center_up = out->sem_logits_up + s4.c * plane;
         out->offset_up = out->center_up + plane;
     }
     if (!(flags & PDL_RUN_STAGES))
         return;
-    const float *next = n->stages_host;
+    const float *next = n->stages_host + i * n->stage_floats;
     for (int s = 0; s < PDL_STAGE_GRAPH_COUNT; s++) {
         pdl_shape g = graph_shape(n, m, m->stage_tensor[s]);
         out->stages[s] = (pdl_stage_tensor){true, g.c, g.h, g.w, next};
@@ -212,9 +241,9 @@ static void set_outputs(const pdl_cuda_net *n, const pdl_model *m, unsigned flag
     }
     const float *up[3] = {out->sem_logits_up, out->center_up, out->offset_up};
     const int ch[3] = {s4.c, 1, 2};
-    for (int i = 0; i < 3; i++)
-        out->stages[PDL_STAGE_SEM_LOGITS_UP + i] =
-            (pdl_stage_tensor){true, ch[i], out->height, out->width, up[i]};
+    for (int k = 0; k < 3; k++)
+        out->stages[PDL_STAGE_SEM_LOGITS_UP + k] =
+            (pdl_stage_tensor){true, ch[k], out->height, out->width, up[k]};
 }
 
 pdl_status pdl_cuda_net_run(pdl_cuda_net *n, pdl_cuda_shared *sh, const uint8_t *rgb,
@@ -223,18 +252,18 @@ pdl_status pdl_cuda_net_run(pdl_cuda_net *n, pdl_cuda_shared *sh, const uint8_t 
     const pdl_model *m = sh->model;
     if (flags & PDL_RUN_STAGES)
         flags = (flags | PDL_RUN_FULL) & ~PDL_RUN_DEVICE;
-    int h = out->height, w = out->width;
-    size_t full_floats = (size_t)(m->channels[m->stage_tensor[PDL_STAGE_SEM_LOGITS]] + 3) * h * w;
+    int h = out[0].height, w = out[0].width;
+    size_t full = (size_t)(m->channels[m->stage_tensor[PDL_STAGE_SEM_LOGITS]] + 3) * h * w;
     pdl_status st = pdl_cuda_net_reserve(n, sh, flags, err);
     if (st == PDL_OK)
         st = upload_input(n, sh, rgb, h, w, err);
     if (st == PDL_OK)
         st = run_ops(n, sh, flags & PDL_RUN_STAGES, err);
     if (st == PDL_OK)
-        st = heads(n, sh, flags & PDL_RUN_FULL, h, w, err);
+        st = heads(n, sh, flags & PDL_RUN_FULL, h, w, full, err);
     if (st == PDL_OK)
-        st = download(n, sh, flags, full_floats, err);
-    if (st == PDL_OK)
-        set_outputs(n, m, flags, out);
+        st = download(n, sh, flags, full, err);
+    for (int i = 0; i < n->batch && st == PDL_OK; i++)
+        set_outputs(n, m, flags, i, full, &out[i]);
     return st;
 }
