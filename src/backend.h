@@ -72,7 +72,7 @@ typedef struct pdl_backend_ops {
     pdl_status (*run)(void *ctx, const void *input, unsigned flags, pdl_head_outputs *out,
                       pdl_error *err);
     void (*stats)(void *ctx, pdl_backend_stats *out);
-    pdl_input_format input_format;
+    pdl_input_format input_format; /* what run() reads */
     /* The post-processing executor whose memory run() leaves the head outputs
      * in under PDL_RUN_DEVICE, and the stream to queue it on (*stream, for
      * pdl_pp_init); NULL where run() has only host outputs. */
