@@ -1,8 +1,9 @@
 /* dense_kernels.h - the dense (non-convolution) kernels of the CUDA network,
  * as a C interface: input normalisation, bilinear resize, average pooling,
  * channel-slice copy and head outputs to the planar float post-processing
- * reads. Tensors are NHWC (channels innermost), batch 1, float32 or binary16
- * (pdl_half, __half on the device; arithmetic always in float).
+ * reads. Tensors are NHWC (channels innermost), one image per launch (the
+ * resize takes several planes: images of a batch, or planar channels), float32
+ * or binary16 (pdl_half, __half on the device; arithmetic always in float).
  *
  * kernels/dense_*.cu are compiled twice, like the post-processing kernels: by
  * g++ into the CPU executor (pdl_cpu_dense_*, in libpanoptic.a, which the
@@ -46,7 +47,10 @@ typedef struct pdl_dense_normalize_args {
  * out_* = size_* for none), each value times `mul`. Output pixel p, channel
  * c goes to dst[p * dst_stride + dst_c0 + c], so the result can land in a
  * channel slice of a wider tensor (a concat input). A 1 x 1 input is the
- * broadcast of a pooled vector. */
+ * broadcast of a pooled vector. `planes` (0 means 1) such tensors lie one
+ * after the other in src (in_h * in_w * channels apart) and dst (out_h *
+ * out_w * dst_stride apart): the images of a batch, or with channels = 1 the
+ * planes of a [c][h][w] array. */
 typedef struct pdl_dense_resize_args {
     pdl_dense_type type;
     int in_h, in_w, channels;
@@ -56,6 +60,7 @@ typedef struct pdl_dense_resize_args {
     int dst_stride, dst_c0;
     const void *src;
     void *dst;
+    int planes;
 } pdl_dense_resize_args;
 
 /* Average over every kh x kw window, stride 1, no padding (Detectron2's
@@ -108,6 +113,25 @@ typedef struct pdl_dense_planar_args {
     const void *src;
     float *dst;
 } pdl_dense_planar_args;
+
+/* PDL_RUN_FULL's outputs on an executor: planar float heads [classes + 3]
+ * [h4][w4] (logits, center, offsets (dy, dx)) upsampled x4 bilinearly into
+ * dst [classes + 3][height][width], cropped, offsets x4: the values of
+ * pdl_heads_upsample_full, through `resize` (pdl_cpu_dense_resize or
+ * pdl_cuda_dense_resize) in two launches. */
+static inline int pdl_dense_heads_up(int (*resize)(const pdl_dense_resize_args *, void *),
+                                     int classes, int h4, int w4, int height, int width,
+                                     const float *src, float *dst, void *stream)
+{
+    pdl_dense_resize_args a = {PDL_DENSE_F32, h4, w4, 1, 4 * h4, 4 * w4, height, width, 1.0f,
+                               1, 0, src, dst, classes + 1};
+    int rc = resize(&a, stream);
+    a.mul = 4.0f;
+    a.src = src + (long)(classes + 1) * h4 * w4;
+    a.dst = dst + (long)(classes + 1) * height * width;
+    a.planes = 2;
+    return rc ? rc : resize(&a, stream);
+}
 
 #define PDL_DENSE_LAUNCHERS(exec)                                                               \
     int exec##_dense_normalize(const pdl_dense_normalize_args *a, void *stream);                \

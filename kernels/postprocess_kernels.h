@@ -144,6 +144,8 @@ typedef struct pdl_pp_kernels {
 } pdl_pp_kernels;
 
 extern const pdl_pp_kernels pdl_cpu_pp_kernels;
+/* Defined only inside libpanoptic_cuda.so. */
+extern const pdl_pp_kernels pdl_cuda_pp_kernels;
 /* Name under which libpanoptic_cuda.so exports its table (for dlsym). */
 #define PDL_CUDA_PP_KERNELS_SYMBOL "pdl_cuda_pp_kernels"
 

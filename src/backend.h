@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "model.h"
+#include "postprocess_kernels.h"
 #include "status.h"
 
 typedef enum pdl_device_kind { PDL_DEVICE_AUTO, PDL_DEVICE_CPU, PDL_DEVICE_CUDA } pdl_device_kind;
@@ -38,6 +39,16 @@ typedef struct pdl_backend_stats {
     size_t output_bytes;  /* full-size outputs and stage copies */
 } pdl_backend_stats;
 
+/* What a backend's run() reads, per image, the batch's images one after the
+ * other. The CPU backend takes the normalised planar floats, made by the
+ * decode threads; a GPU backend takes the resized 8-bit image, which is 3
+ * bytes a pixel on the bus instead of 12 (or 32 as padded NHWC), and
+ * normalises it on the device (pdl_model_normalize_args). */
+typedef enum pdl_input_format {
+    PDL_INPUT_F32_PLANAR, /* float [3][hp][wp]: pdl_model_preprocess, padded */
+    PDL_INPUT_RGB8,       /* uint8 [h][w][3]: RGB after the test resize, unpadded */
+} pdl_input_format;
+
 /* The largest batch prepare accepts (predict's --batch limit). */
 #define PDL_MAX_BATCH 64
 
@@ -55,13 +66,17 @@ typedef struct pdl_backend_ops {
      * PDL_ERR_UNSUPPORTED for batch > 1. */
     pdl_status (*prepare)(void *ctx, const pdl_model *model, int batch, int height, int width,
                           pdl_error *err);
-    /* Runs the network prepared last on `input`, [batch][3][hp][wp] normalised
-     * and padded (pdl_model_preprocess per image, contiguous), filling
-     * out[0..batch-1], one per image. flags (PDL_RUN_FULL, PDL_RUN_STAGES)
-     * apply to every image. */
-    pdl_status (*run)(void *ctx, const float *input, unsigned flags, pdl_head_outputs *out,
+    /* Runs the network prepared last on `input`, `batch` images in
+     * input_format, filling out[0..batch-1], one per image. flags
+     * (PDL_RUN_FULL, PDL_RUN_STAGES, PDL_RUN_DEVICE) apply to every image. */
+    pdl_status (*run)(void *ctx, const void *input, unsigned flags, pdl_head_outputs *out,
                       pdl_error *err);
     void (*stats)(void *ctx, pdl_backend_stats *out);
+    pdl_input_format input_format; /* what run() reads */
+    /* The post-processing executor whose memory run() leaves the head outputs
+     * in under PDL_RUN_DEVICE, and the stream to queue it on (*stream, for
+     * pdl_pp_init); NULL where run() has only host outputs. */
+    const pdl_pp_kernels *(*pp_executor)(void *ctx, void **stream);
 } pdl_backend_ops;
 
 typedef struct pdl_backend {

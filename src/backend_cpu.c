@@ -203,7 +203,7 @@ static pdl_status upsample_outputs(cpu_context *c, pdl_head_outputs *outs, pdl_e
     return st;
 }
 
-static pdl_status cpu_run(void *ctx, const float *input, unsigned flags, pdl_head_outputs *out,
+static pdl_status cpu_run(void *ctx, const void *input, unsigned flags, pdl_head_outputs *out,
                           pdl_error *err)
 {
     cpu_context *c = ctx;
@@ -229,6 +229,14 @@ static pdl_status cpu_run(void *ctx, const float *input, unsigned flags, pdl_hea
                 (pdl_stage_tensor){true, ch[i], o->height, o->width, up[i]};
     }
     return st;
+}
+
+/* Host memory is this executor's memory: PDL_RUN_DEVICE changes nothing. */
+static const pdl_pp_kernels *cpu_pp_executor(void *ctx, void **stream)
+{
+    (void)ctx;
+    *stream = NULL;
+    return &pdl_cpu_pp_kernels;
 }
 
 static void cpu_stats(void *ctx, pdl_backend_stats *out)
@@ -258,4 +266,6 @@ const pdl_backend_ops pdl_cpu_backend_ops = {
     .prepare = cpu_prepare,
     .run = cpu_run,
     .stats = cpu_stats,
+    .input_format = PDL_INPUT_F32_PLANAR,
+    .pp_executor = cpu_pp_executor,
 };

@@ -8,8 +8,14 @@
  * rescaled to original-image pixels, unless --compat detectron2 asks for
  * Detectron2's unscaled values.
  *
- * A batch of same-sized inputs is copied into one contiguous buffer and runs
- * through the network in one call; post-processing then runs image by image.
+ * The input is what the backend reads (pdl_backend_ops.input_format):
+ * normalised planar floats made here, on the decode threads, for the CPU; the
+ * resized 8-bit image for a GPU, which normalises it on the device. A batch
+ * of same-sized inputs is copied into one contiguous buffer and runs through
+ * the network in one call; post-processing then runs image by image, on the
+ * backend's own post-processing executor with the heads left in its memory
+ * (PDL_RUN_DEVICE), so a GPU sends back only the panoptic map and segments.
+ * Dumps need the stages on the host; they are post-processed there too.
  */
 #include "engine.h"
 
@@ -27,14 +33,16 @@ struct pdl_engine {
     pdl_weights weights;
     pdl_model model;
     pdl_backend backend;
-    pdl_pp_context *post;
+    pdl_pp_context *post;      /* on the backend's executor */
+    pdl_pp_context *host_post; /* on the CPU, for host heads (dumps) when post's is a device */
+    bool device_heads;         /* the backend can leave the heads with its executor */
     unsigned char isthing[PDL_MAX_CLASSES];
     int short_edge, max_size;
     bool compat_d2;
     const char *dump_dir;
     char *config_json;
-    float *batch_input; /* [n][3][hp][wp] for batches of more than one */
-    size_t batch_floats;
+    void *batch_input; /* the inputs of batches of more than one, one after the other */
+    size_t batch_bytes;
     char device[160];
     char note[600];
 };
@@ -74,7 +82,25 @@ static pdl_status open_postprocess(pdl_engine *e, const pdl_engine_options *opt,
     for (int c = 0; c < cfg->num_classes; c++)
         e->isthing[c] = cfg->classes[c].isthing;
     o.isthing = e->isthing;
-    return pdl_pp_init(&e->post, &pdl_cpu_pp_kernels, NULL, &o, err);
+    const pdl_pp_kernels *exec = &pdl_cpu_pp_kernels;
+    void *stream = NULL;
+    e->device_heads = e->backend.ops->pp_executor != NULL;
+    if (e->device_heads)
+        exec = e->backend.ops->pp_executor(e->backend.ctx, &stream);
+    pdl_status st = pdl_pp_init(&e->post, exec, stream, &o, err);
+    if (st == PDL_OK && !exec->host_memory && e->dump_dir)
+        st = pdl_pp_init(&e->host_post, &pdl_cpu_pp_kernels, NULL, &o, err);
+    return st;
+}
+
+static pdl_status open_backend(pdl_engine *e, const pdl_engine_options *opt, pdl_error *err)
+{
+    if (!opt->backend)
+        return pdl_backend_open(&opt->device, &e->backend, e->note, sizeof e->note, err);
+    pdl_status st = opt->backend->open(&opt->device, &e->backend.ctx, err);
+    if (st == PDL_OK)
+        e->backend.ops = opt->backend;
+    return st;
 }
 
 pdl_status pdl_engine_open(const char *model_path, const pdl_engine_options *opt,
@@ -91,7 +117,7 @@ pdl_status pdl_engine_open(const char *model_path, const pdl_engine_options *opt
     const pdl_config *cfg = &e->weights.config;
     st = pdl_model_load(&e->weights, &e->model, NULL, NULL, err);
     if (st == PDL_OK)
-        st = pdl_backend_open(&opt->device, &e->backend, e->note, sizeof e->note, err);
+        st = open_backend(e, opt, err);
     if (st != PDL_OK) {
         pdl_engine_close(e);
         return st;
@@ -116,6 +142,7 @@ void pdl_engine_close(pdl_engine *e)
     if (!e)
         return;
     pdl_pp_free(e->post);
+    pdl_pp_free(e->host_post);
     pdl_backend_close(&e->backend);
     pdl_model_free(&e->model);
     pdl_weights_close(&e->weights);
@@ -139,6 +166,8 @@ const char *pdl_engine_fallback_note(const pdl_engine *e)
     return e->note;
 }
 
+/* The image as the network reads it: 8-bit RGB resized (or copied), then,
+ * for a backend taking floats, normalised and padded. */
 pdl_status pdl_engine_prepare_input(const pdl_engine *e, const pdl_image *img,
                                     pdl_engine_input *in, pdl_error *err)
 {
@@ -148,35 +177,47 @@ pdl_status pdl_engine_prepare_input(const pdl_engine *e, const pdl_image *img,
     in->orig_w = img->width;
     pdl_resize_shortest_edge_shape(img->height, img->width, e->short_edge, e->max_size, &in->h,
                                    &in->w);
+    bool resize = in->h != img->height || in->w != img->width;
+    bool rgb8 = e->backend.ops->input_format == PDL_INPUT_RGB8;
     const uint8_t *rgb = img->rgb;
-    uint8_t *resized = NULL;
-    if (in->h != img->height || in->w != img->width) {
-        resized = malloc((size_t)in->h * (size_t)in->w * 3);
-        if (!resized)
-            return pdl_fail(err, PDL_ERR_NOMEM, "resize to %dx%d: out of memory", in->h, in->w);
-        pdl_status st = pdl_resize_rgb8(img->rgb, img->width, img->height, resized, in->w, in->h, err);
+    uint8_t *own = NULL;
+    if (resize || rgb8) {
+        own = malloc((size_t)in->h * (size_t)in->w * 3);
+        if (!own)
+            return pdl_fail(err, PDL_ERR_NOMEM, "input %dx%d: out of memory", in->w, in->h);
+        pdl_status st = resize ? pdl_resize_rgb8(img->rgb, img->width, img->height, own, in->w,
+                                                 in->h, err)
+                               : PDL_OK;
         if (st != PDL_OK) {
-            free(resized);
+            free(own);
             return st;
         }
-        rgb = resized;
+        if (!resize)
+            memcpy(own, img->rgb, (size_t)in->h * (size_t)in->w * 3);
+        rgb = own;
+    }
+    if (rgb8) {
+        in->rgb = own;
+        return PDL_OK;
     }
     int hp, wp;
     pdl_model_input_size(cfg, in->h, in->w, &hp, &wp);
     in->data = malloc((size_t)3 * (size_t)hp * (size_t)wp * sizeof *in->data);
     if (!in->data) {
-        free(resized);
+        free(own);
         return pdl_fail(err, PDL_ERR_NOMEM, "input %dx%d: out of memory", hp, wp);
     }
     pdl_model_preprocess(cfg, rgb, in->h, in->w, in->data);
-    free(resized);
+    free(own);
     return PDL_OK;
 }
 
 void pdl_engine_input_free(pdl_engine_input *in)
 {
     free(in->data);
+    free(in->rgb);
     in->data = NULL;
+    in->rgb = NULL;
 }
 
 static pdl_status dump_stages(const pdl_engine *e, const pdl_head_outputs *h, const char *name,
@@ -238,36 +279,48 @@ static pdl_status to_prediction(const pdl_pp_result *res, int divisor, pdl_predi
     return PDL_OK;
 }
 
-/* The batch's inputs as one [n][3][hp][wp] array (the first input's own
- * buffer when n is 1). */
+/* Bytes of one input as the backend reads it. */
+static size_t input_bytes(const pdl_engine *e, const pdl_engine_input *in)
+{
+    if (in->rgb)
+        return (size_t)in->h * (size_t)in->w * 3;
+    int hp, wp;
+    pdl_model_input_size(&e->weights.config, in->h, in->w, &hp, &wp);
+    return (size_t)3 * (size_t)hp * (size_t)wp * sizeof(float);
+}
+
+/* The batch's inputs one after the other (the first input's own buffer when
+ * n is 1). */
 static pdl_status gather_inputs(pdl_engine *e, const pdl_engine_input *in, int n,
-                                const float **out, pdl_error *err)
+                                const void **out, pdl_error *err)
 {
     if (n == 1) {
-        *out = in[0].data;
+        *out = in[0].rgb ? (const void *)in[0].rgb : in[0].data;
         return PDL_OK;
     }
-    int hp, wp;
-    pdl_model_input_size(&e->weights.config, in[0].h, in[0].w, &hp, &wp);
-    size_t per_image = (size_t)3 * (size_t)hp * (size_t)wp, need = (size_t)n * per_image;
-    if (need > e->batch_floats) {
+    size_t per_image = input_bytes(e, &in[0]), need = (size_t)n * per_image;
+    if (need > e->batch_bytes) {
         free(e->batch_input);
-        e->batch_floats = 0;
-        e->batch_input = malloc(need * sizeof *e->batch_input);
+        e->batch_bytes = 0;
+        e->batch_input = malloc(need);
         if (!e->batch_input)
-            return pdl_fail(err, PDL_ERR_NOMEM, "batch of %d inputs %dx%d: out of memory", n, hp,
-                            wp);
-        e->batch_floats = need;
+            return pdl_fail(err, PDL_ERR_NOMEM, "batch of %d inputs %dx%d: out of memory", n,
+                            in[0].w, in[0].h);
+        e->batch_bytes = need;
     }
     for (int i = 0; i < n; i++)
-        memcpy(e->batch_input + i * per_image, in[i].data, per_image * sizeof *e->batch_input);
+        memcpy((char *)e->batch_input + i * per_image,
+               in[i].rgb ? (const void *)in[i].rgb : in[i].data, per_image);
     *out = e->batch_input;
     return PDL_OK;
 }
 
+/* Heads come back in host memory for dumps, else in the post-processing
+ * executor's (the same for the CPU). */
 static pdl_status postprocess(pdl_engine *e, const pdl_engine_input *in,
                               const pdl_head_outputs *heads, pdl_prediction *out, pdl_error *err)
 {
+    pdl_pp_context *pp = e->dump_dir && e->host_post ? e->host_post : e->post;
     pdl_pp_heads ph;
     if (in->h == in->orig_h && in->w == in->orig_w) {
         /* Fused: sample the /4 outputs (x4 upsampling, crop, offsets x4). */
@@ -283,7 +336,7 @@ static pdl_status postprocess(pdl_engine *e, const pdl_engine_input *in,
                             .offset_scale_x = e->compat_d2 ? 1.f : (float)in->orig_w / (float)in->w};
     }
     pdl_pp_result res;
-    pdl_status st = pdl_pp_run(e->post, &ph, &res, err);
+    pdl_status st = pdl_pp_run(pp, &ph, &res, err);
     if (st == PDL_OK)
         st = to_prediction(&res, e->weights.config.post.label_divisor, out, err);
     return st;
@@ -295,8 +348,14 @@ pdl_status pdl_engine_infer_batch(pdl_engine *e, const pdl_engine_input *in, int
 {
     if (n < 1 || n > PDL_MAX_BATCH)
         return pdl_fail(err, PDL_ERR_ARG, "batch of %d images (1..%d)", n, PDL_MAX_BATCH);
-    unsigned flags = e->dump_dir ? PDL_RUN_STAGES | PDL_RUN_FULL : 0;
+    unsigned flags = e->dump_dir ? PDL_RUN_STAGES | PDL_RUN_FULL
+                     : e->device_heads ? PDL_RUN_DEVICE
+                                       : 0;
+    bool rgb8 = e->backend.ops->input_format == PDL_INPUT_RGB8;
     for (int i = 0; i < n; i++) {
+        if (rgb8 ? !in[i].rgb : !in[i].data)
+            return pdl_fail(err, PDL_ERR_ARG, "%s: input not prepared for the %s backend",
+                            names[i], e->backend.ops->name);
         if (in[i].h != in[0].h || in[i].w != in[0].w)
             return pdl_fail(err, PDL_ERR_ARG, "%s: %dx%d in a batch of %dx%d images", names[i],
                             in[i].w, in[i].h, in[0].w, in[0].h);
@@ -308,7 +367,7 @@ pdl_status pdl_engine_infer_batch(pdl_engine *e, const pdl_engine_input *in, int
     if (!heads)
         return pdl_fail(err, PDL_ERR_NOMEM, "batch of %d images: out of memory", n);
     double t0 = now_ms();
-    const float *input = NULL;
+    const void *input = NULL;
     pdl_status st = gather_inputs(e, in, n, &input, err);
     if (st == PDL_OK)
         st = e->backend.ops->prepare(e->backend.ctx, &e->model, n, in[0].h, in[0].w, err);

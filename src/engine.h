@@ -1,7 +1,8 @@
 /* engine.h - a loaded model on a backend: image in, panoptic prediction out.
  *
  * Split in two so a pipeline can overlap them: pdl_engine_prepare_input()
- * (decode-side work: Detectron2's test resize and normalisation) is
+ * (decode-side work: Detectron2's test resize, and normalisation for a
+ * backend that takes normalised floats) is
  * thread-safe and runs on worker threads; pdl_engine_infer() (network and
  * post-processing) runs on one thread and reuses its per-size plans and
  * buffers from image to image; pdl_engine_infer_batch() runs several
@@ -28,13 +29,16 @@ typedef struct pdl_engine_options {
     float center_threshold; /* < 0: the config's; likewise the ints below when < 0 */
     int nms_kernel, top_k, stuff_area;
     const char *dump_dir; /* write every stage tensor here (debugging), or NULL */
+    const pdl_backend_ops *backend; /* NULL: the backend `device` asks for; else this one (tests) */
 } pdl_engine_options;
 
-/* An image ready for the network. */
+/* An image ready for the network, in the backend's input format: one of data
+ * and rgb is set. */
 typedef struct pdl_engine_input {
     int orig_h, orig_w; /* the decoded image */
     int h, w;           /* after the test resize */
-    float *data;        /* [3][hp][wp] normalised and padded */
+    float *data;        /* PDL_INPUT_F32_PLANAR: [3][hp][wp] normalised and padded */
+    uint8_t *rgb;       /* PDL_INPUT_RGB8: [h][w][3] */
 } pdl_engine_input;
 
 typedef struct pdl_engine_times {

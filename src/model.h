@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "dense_kernels.h"
 #include "safetensors.h"
 #include "status.h"
 
@@ -125,6 +126,13 @@ pdl_status pdl_model_shapes(const pdl_model *m, int hp, int wp, pdl_shape *shape
  * dst [3][hp][wp] (pdl_model_input_size), zero padding bottom/right. */
 void pdl_model_preprocess(const pdl_config *cfg, const uint8_t *rgb, int h, int w, float *dst);
 
+/* The same normalisation as the dense kernel's arguments (pdl_*_dense_normalize),
+ * for a backend that normalises on its device: an h x w image, padded to
+ * pdl_model_input_size, into NHWC with `channels` (>= 3) channels, the ones
+ * beyond 3 zero. Type, rgb and dst are left for the caller. */
+void pdl_model_normalize_args(const pdl_config *cfg, int h, int w, int channels,
+                              pdl_dense_normalize_args *a);
+
 /* Learnable parameters, as PyTorch counts them: conv weights and biases and
  * BatchNorm weights and biases (running statistics are buffers, not counted). */
 uint64_t pdl_model_params(const pdl_config *cfg);
@@ -146,10 +154,16 @@ typedef struct pdl_stage_tensor {
 enum {
     PDL_RUN_FULL = 1u << 0,   /* also the x4-upsampled, cropped outputs */
     PDL_RUN_STAGES = 1u << 1, /* also every intermediate stage (for --dump-tensors) */
+    /* Head outputs (and the x4 ones) stay in the memory of the backend's
+     * post-processing executor (pdl_backend_ops.pp_executor): device pointers
+     * on a GPU, nothing downloaded. Ignored with PDL_RUN_STAGES, whose
+     * outputs are all host memory. */
+    PDL_RUN_DEVICE = 1u << 2,
 };
 
 /* Filled by a backend's run(); the pointers belong to the backend and stay
- * valid until its next prepare/run/close. */
+ * valid until its next prepare/run/close. Host memory, or the executor's
+ * memory under PDL_RUN_DEVICE. */
 typedef struct pdl_head_outputs {
     int height, width;       /* the unpadded image size */
     int h4, w4;              /* size of the head outputs: the padded input /4 (rounded up) */

@@ -1,6 +1,7 @@
 /* model_input.c - the network input: normalisation and padding as Detectron2
  * does it (per-channel (x - mean) / std in float32 on 0..255 RGB, then zero
- * padding bottom/right to the size divisibility, after normalisation). */
+ * padding bottom/right to the size divisibility, after normalisation), on the
+ * host or, through the dense kernel's arguments made here, on a device. */
 #include "model.h"
 
 #include <string.h>
@@ -20,5 +21,19 @@ void pdl_model_preprocess(const pdl_config *cfg, const uint8_t *rgb, int h, int 
             memset(row + w, 0, (size_t)(wp - w) * sizeof *row);
         }
         memset(plane + (size_t)h * wp, 0, (size_t)(hp - h) * wp * sizeof *plane);
+    }
+}
+
+void pdl_model_normalize_args(const pdl_config *cfg, int h, int w, int channels,
+                              pdl_dense_normalize_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->h = h;
+    a->w = w;
+    pdl_model_input_size(cfg, h, w, &a->hp, &a->wp);
+    a->channels = channels;
+    for (int c = 0; c < 3; c++) {
+        a->mean[c] = cfg->input.pixel_mean[c];
+        a->std[c] = cfg->input.pixel_std[c];
     }
 }

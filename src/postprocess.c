@@ -11,6 +11,7 @@
 #include "postprocess.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -93,7 +94,10 @@ static pdl_status exec_fail(pdl_pp_context *c, int code, const char *what, pdl_e
             return exec_fail(c, rc_, what, err);                                                   \
     } while (0)
 
-static pdl_status ensure(pdl_pp_context *c, int which, size_t bytes, pdl_error *err)
+/* Buffer `which` holds at least `bytes`; a failure names what it was for
+ * (`use`: e.g. the output size) and how much it needed. */
+static pdl_status ensure(pdl_pp_context *c, int which, size_t bytes, const char *use,
+                         pdl_error *err)
 {
     pp_buffer *b = &c->buf[which];
     if (b->cap >= bytes && b->p)
@@ -102,7 +106,13 @@ static pdl_status ensure(pdl_pp_context *c, int which, size_t bytes, pdl_error *
         c->k->release(b->p);
     b->p = NULL;
     b->cap = 0;
-    EXEC(c->k->alloc(&b->p, bytes), "allocation");
+    int rc = c->k->alloc(&b->p, bytes);
+    if (rc) {
+        b->p = NULL;
+        return pdl_fail(err, PDL_ERR_NOMEM,
+                        "post-processing (%s executor): allocating %zu MB for %s failed: %s",
+                        c->k->name, (bytes + (1u << 20) - 1) >> 20, use, c->k->error_string(rc));
+    }
     b->cap = bytes;
     return PDL_OK;
 }
@@ -181,7 +191,7 @@ pdl_status pdl_pp_init(pdl_pp_context **out, const pdl_pp_kernels *exec, void *s
         {B_COUNTERS, 2 * sizeof(unsigned)}, {B_HIST, 256 * sizeof(unsigned)},
     };
     for (size_t i = 0; i < sizeof small / sizeof small[0] && st == PDL_OK; i++)
-        st = ensure(c, (int)small[i][0], small[i][1], err);
+        st = ensure(c, (int)small[i][0], small[i][1], "its counters", err);
     const size_t per_k[][2] = {
         {B_SEL, k * sizeof(int)},          {B_SEL_VALUE, k * sizeof(float)},
         {B_CENTER_Y, k * sizeof(float)},   {B_CENTER_X, k * sizeof(float)},
@@ -192,7 +202,7 @@ pdl_status pdl_pp_init(pdl_pp_context **out, const pdl_pp_kernels *exec, void *s
         {B_INS_PROB, (k + 1) * sizeof(unsigned long long)}, {B_STUFF_BOX, n * 4 * sizeof(int)},
     };
     for (size_t i = 0; i < sizeof per_k / sizeof per_k[0] && st == PDL_OK; i++)
-        st = ensure(c, (int)per_k[i][0], per_k[i][1], err);
+        st = ensure(c, (int)per_k[i][0], per_k[i][1], "its per-instance tables", err);
     if (st == PDL_OK) {
         int rc = exec->upload(P(B_ISTHING), c->isthing, n, stream);
         if (rc)
@@ -252,6 +262,9 @@ static pdl_status ensure_sizes(pdl_pp_context *c, const pdl_pp_heads *h, int gri
                                pdl_error *err)
 {
     size_t n = (size_t)h->out_h * h->out_w, cells = (size_t)h->in_h * h->in_w;
+    char use[96];
+    snprintf(use, sizeof use, "a %dx%d output from %dx%d heads", h->out_w, h->out_h, h->in_w,
+             h->in_h);
     const size_t need[][2] = {
         {B_SEM, n},
         {B_CTR, n * sizeof(float)},
@@ -269,7 +282,7 @@ static pdl_status ensure_sizes(pdl_pp_context *c, const pdl_pp_heads *h, int gri
         {B_GRID_N, (size_t)grid_cells * sizeof(unsigned short)},
     };
     for (size_t i = 0; i < sizeof need / sizeof need[0]; i++) {
-        pdl_status st = ensure(c, (int)need[i][0], need[i][1], err);
+        pdl_status st = ensure(c, (int)need[i][0], need[i][1], use, err);
         if (st != PDL_OK)
             return st;
     }

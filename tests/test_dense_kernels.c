@@ -4,12 +4,15 @@
  *
  * - half conversions: NumPy's float32 -> float16 (tests/ref/
  *   half_round_table.h) and, over all 65536 patterns, round trips and ties;
- * - normalisation: pdl_model_preprocess (CHW), bit for bit in float;
+ * - normalisation (arguments from pdl_model_normalize_args): pdl_model_preprocess
+ *   (CHW), bit for bit in float;
  * - resize: pdl_upsample_crop (CHW, integer factors, crop, offset scaling)
  *   bit for bit; for any sizes a naive PyTorch-formula loop summing the four
  *   weighted taps in double, within 8 float roundings of the sum of the
  *   terms' magnitudes (the kernel does 6 float operations per value); and
  *   oneDNN's resampling, which the CPU backend uses (bound at the test);
+ *   several planes in one launch as one launch each; the x4 head upsampling
+ *   (pdl_dense_heads_up) as pdl_heads_upsample_full, bit for bit;
  * - pooling: pdl_cpu_box_filter_nhwc bit for bit (same sums in the same
  *   order), and a double-precision window mean within (kh + kw + 2) float
  *   roundings of the window's mean magnitude (error bound of the two
@@ -148,8 +151,11 @@ static void check_normalize(int h, int w, int divisibility, int channels, uint64
         for (int c = 0; c < channels; c++)
             want[p * channels + c] = c < 3 ? chw[c * np + p] : 0.0f;
 
-    pdl_dense_normalize_args a = {PDL_DENSE_F32, h, w, hp, wp, channels,
-                                  {mean[0], mean[1], mean[2]}, {sd[0], sd[1], sd[2]}, rgb, got};
+    /* the arguments as a backend makes them from the config */
+    pdl_dense_normalize_args a;
+    pdl_model_normalize_args(&cfg, h, w, channels, &a);
+    cr_assert(a.hp == hp && a.wp == wp && a.channels == channels);
+    a.rgb = rgb;
     for (int t = 0; t < 2; t++) {
         omp_set_num_threads(thread_counts[t]);
         memset(got, 0xff, (size_t)n * sizeof *got);
@@ -194,7 +200,7 @@ static void run_resize(const resize_case *k, pdl_dense_type type, const void *sr
 {
     pdl_dense_resize_args a = {type,     k->in_h,    k->in_w, k->channels, k->size_h, k->size_w,
                                k->out_h, k->out_w,   k->mul,  dst_stride,  dst_c0,    src,
-                               dst};
+                               dst,      1};
     cr_assert_eq(pdl_cpu_dense_resize(&a, NULL), 0);
 }
 
@@ -488,6 +494,75 @@ Test(dense, resize_into_channel_slice)
         free(xh);
         free(wide_h);
         free(plain_h);
+    }
+}
+
+/* Several planes in one launch (a batch into a concat slice, half and float)
+ * give each plane what a launch of its own gives, and touch nothing else. */
+Test(dense, resize_planes_match_single_launches)
+{
+    const resize_case k = {5, 7, 6, 9, 13, 9, 13, 1.0f};
+    const int planes = 3, stride = 10, c0 = 3;
+    long nin = (long)k.in_h * k.in_w * k.channels, nout = (long)k.out_h * k.out_w * stride;
+    for (int type = 0; type < 2; type++) {
+        size_t elem = type ? sizeof(pdl_half) : sizeof(float);
+        float *x = random_floats(planes * nin, 400 + type, -2.0f, 2.0f);
+        float *fill = random_floats(planes * nout, 410 + type, 5.0f, 6.0f);
+        void *src = type ? (void *)to_half(x, planes * nin) : x;
+        void *one = type ? (void *)to_half(fill, planes * nout) : malloc(planes * nout * elem);
+        void *all = malloc(planes * nout * elem);
+        cr_assert(one && all);
+        if (!type)
+            memcpy(one, fill, planes * nout * elem);
+        memcpy(all, one, planes * nout * elem);
+        for (int p = 0; p < planes; p++)
+            run_resize(&k, (pdl_dense_type)type, (char *)src + p * nin * elem,
+                       (char *)one + p * nout * elem, stride, c0);
+        pdl_dense_resize_args a = {(pdl_dense_type)type, k.in_h, k.in_w, k.channels, k.size_h,
+                                   k.size_w, k.out_h, k.out_w, k.mul, stride, c0, src, all,
+                                   planes};
+        cr_assert_eq(pdl_cpu_dense_resize(&a, NULL), 0);
+        cr_assert(memcmp(one, all, planes * nout * elem) == 0, "planes differ (type %d)", type);
+        if (type)
+            free(x);
+        free(src);
+        free(fill);
+        free(one);
+        free(all);
+    }
+}
+
+/* PDL_RUN_FULL on a device: the heads' x4 upsampling through the resize
+ * kernel equals the host's pdl_heads_upsample_full bit for bit, cropped to
+ * odd sizes (offsets x4 included). */
+Test(dense, heads_up_matches_heads_upsample_full)
+{
+    const struct {
+        int classes, h4, w4, height, width;
+    } cases[] = {{19, 9, 17, 33, 65}, {3, 5, 7, 17, 25}, {1, 1, 1, 3, 2}, {7, 12, 20, 48, 80}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        int c = cases[i].classes + 3, h4 = cases[i].h4, w4 = cases[i].w4;
+        long nin = (long)c * h4 * w4, nout = (long)c * cases[i].height * cases[i].width;
+        float *heads = random_floats(nin, 500 + i, -4.0f, 4.0f);
+        float *want = malloc((size_t)nout * sizeof *want), *got = malloc((size_t)nout * sizeof *got);
+        cr_assert(want && got);
+        pdl_head_outputs o = {.height = cases[i].height, .width = cases[i].width, .h4 = h4,
+                              .w4 = w4, .num_classes = cases[i].classes, .sem_logits = heads,
+                              .center = heads + (long)cases[i].classes * h4 * w4,
+                              .offset = heads + (long)(cases[i].classes + 1) * h4 * w4};
+        pdl_error err;
+        cr_assert_eq(pdl_heads_upsample_full(&o, want, &err), PDL_OK, "%s", err.msg);
+        for (int t = 0; t < 2; t++) {
+            omp_set_num_threads(thread_counts[t]);
+            memset(got, 0xff, (size_t)nout * sizeof *got);
+            cr_assert_eq(pdl_dense_heads_up(pdl_cpu_dense_resize, cases[i].classes, h4, w4,
+                                            cases[i].height, cases[i].width, heads, got, NULL),
+                         0);
+            assert_same_bits(got, want, nout, "heads_up vs pdl_heads_upsample_full");
+        }
+        free(heads);
+        free(want);
+        free(got);
     }
 }
 

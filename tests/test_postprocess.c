@@ -1,10 +1,14 @@
 /* test_postprocess.c - the shipped post-processing kernels (CPU executor)
  * against the serial reference in tests/support, on random cases with
  * realistic structure at many sizes; every case also runs at 1 and 2 threads
- * and must give identical results (integer outputs and fixed-point scores). */
+ * and must give identical results (integer outputs and fixed-point scores).
+ * Also: an executor out of memory gives an error naming the size. */
 #include <criterion/criterion.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
+#include "postprocess.h"
 #include "support/tsup_pp.h"
 
 static void random_case(int h, int w, int stride, int classes, int objects, uint64_t seed,
@@ -48,4 +52,39 @@ Test(postprocess, random_1024x2048)
 Test(postprocess, random_full_size_heads)
 {
     random_case(300, 401, 1, 7, 15, 15, 5);
+}
+
+/* An executor out of memory for large buffers: the error names the output
+ * size and how much was needed, and nothing leaks. */
+static int alloc_small_only(void **p, size_t bytes)
+{
+    return bytes > (1u << 20) ? 1 : pdl_cpu_pp_kernels.alloc(p, bytes);
+}
+
+Test(postprocess, out_of_memory_names_size)
+{
+    pdl_pp_kernels k = pdl_cpu_pp_kernels;
+    k.alloc = alloc_small_only;
+    unsigned char isthing[3] = {0, 1, 1};
+    pdl_pp_options o;
+    pdl_pp_options_default(&o);
+    o.classes = 3;
+    o.isthing = isthing;
+    pdl_pp_context *pp;
+    pdl_error err;
+    cr_assert_eq(pdl_pp_init(&pp, &k, NULL, &o, &err), PDL_OK, "%s", err.msg);
+    int h4 = 256, w4 = 512;
+    float *heads = calloc((size_t)6 * h4 * w4, sizeof *heads);
+    cr_assert_not_null(heads);
+    for (size_t i = 0; i < (size_t)6 * h4 * w4; i++)
+        heads[i] = (float)(i % 7) * 0.25f - 0.5f;
+    pdl_pp_heads ph;
+    pdl_pp_heads_strided(&ph, heads, heads + 3 * h4 * w4, heads + 4 * h4 * w4, h4, w4, 4, 1024,
+                         2048);
+    pdl_pp_result res;
+    cr_assert_eq(pdl_pp_run(pp, &ph, &res, &err), PDL_ERR_NOMEM);
+    cr_assert(strstr(err.msg, "a 2048x1024 output from 512x256 heads") && strstr(err.msg, " MB"),
+              "%s", err.msg);
+    free(heads);
+    pdl_pp_free(pp);
 }

@@ -2,11 +2,13 @@
  *
  * Built only when nvcc is present and loaded only when a CUDA device is asked
  * for. Opening checks that a driver and a device are usable and names the
- * reason when not. Networks (cuda_net.c) are cached by padded input size,
- * least recently used out first; all share the uploaded weights
- * (cuda_weights.c) and one workspace sized to the largest plan. The /4 head
- * outputs come back as host planar float like the CPU backend's, and the x4
- * outputs are made from them on the host with the same code (pdl_upsample_crop).
+ * reason when not. Networks (cuda_net.c) are cached by batch size and padded
+ * input size, like the CPU backend's plans, least recently used out first; all share the uploaded weights
+ * (cuda_weights.c) and one workspace sized to the largest plan. Input is the
+ * resized 8-bit image (normalised on the device); the head outputs, planar
+ * float like the CPU backend's, stay on the device for the CUDA
+ * post-processing executor this table offers (PDL_RUN_DEVICE), or come back
+ * to the host (stage dumps).
  */
 #include "backend.h"
 
@@ -28,8 +30,6 @@ typedef struct cuda_context {
     pdl_cuda_net *current;
     int height, width;
     int plans_built;
-    float *full;
-    size_t full_floats;
 } cuda_context;
 
 static pdl_status open_device(cuda_context *c, const pdl_device_request *req, pdl_error *err)
@@ -77,7 +77,6 @@ static void cuda_close(void *ctx)
         cudnnDestroy(c->sh.cudnn);
     if (c->sh.stream)
         cudaStreamDestroy(c->sh.stream);
-    free(c->full);
     free(c);
 }
 
@@ -111,10 +110,16 @@ static void drop_nets(cuda_context *c)
     c->current = NULL;
 }
 
-static int find_slot(const cuda_context *c, int hp, int wp)
+static bool net_is(const pdl_cuda_net *n, int batch, int hp, int wp)
+{
+    return n && n->batch == batch && n->hp == hp && n->wp == wp;
+}
+
+/* The net for (batch, hp, wp), else an empty slot, else the least recently used. */
+static int find_slot(const cuda_context *c, int batch, int hp, int wp)
 {
     for (int i = 0; i < PLAN_CACHE; i++)
-        if (c->nets[i] && c->nets[i]->hp == hp && c->nets[i]->wp == wp)
+        if (net_is(c->nets[i], batch, hp, wp))
             return i;
     int victim = 0;
     for (int i = 0; i < PLAN_CACHE; i++) {
@@ -134,10 +139,13 @@ static pdl_status grow_workspace(cuda_context *c, const pdl_cuda_net *n, pdl_err
     c->sh.workspace = NULL;
     c->sh.workspace_size = 0;
     cudaError_t e = cudaMalloc(&c->sh.workspace, n->workspace);
-    if (e == cudaErrorMemoryAllocation)
+    if (e == cudaErrorMemoryAllocation) {
+        char input[96];
+        pdl_cuda_net_input_name(n, input, sizeof input);
         return pdl_fail(err, PDL_ERR_NOMEM,
-                        "CUDA backend: out of device memory for a %dx%d input: the cuDNN "
-                        "workspace needs %zu MB", n->wp, n->hp, (n->workspace + (1u << 20) - 1) >> 20);
+                        "CUDA backend: out of device memory for %s: the cuDNN workspace needs "
+                        "%zu MB", input, (n->workspace + (1u << 20) - 1) >> 20);
+    }
     PDL_CUDA(e);
     c->sh.workspace_size = n->workspace;
     return PDL_OK;
@@ -147,10 +155,12 @@ static pdl_status cuda_prepare(void *ctx, const pdl_model *model, int batch, int
                                pdl_error *err)
 {
     cuda_context *c = ctx;
-    if (batch != 1)
-        return pdl_fail(err, PDL_ERR_UNSUPPORTED, "CUDA backend: --batch %d: only batch 1 is built yet", batch);
+    if (batch < 1 || batch > PDL_MAX_BATCH)
+        return pdl_fail(err, PDL_ERR_ARG, "CUDA backend: bad batch size %d (1..%d)", batch,
+                        PDL_MAX_BATCH);
     if (height < 1 || width < 1)
         return pdl_fail(err, PDL_ERR_ARG, "CUDA backend: bad image size %dx%d", width, height);
+    PDL_CUDA(cudaSetDevice(c->sh.device));
     if (c->sh.model != model || c->sh.model_id != model->id)
         drop_nets(c);
     pdl_status st = pdl_cuda_weights_upload(&c->sh, model, err);
@@ -158,12 +168,12 @@ static pdl_status cuda_prepare(void *ctx, const pdl_model *model, int batch, int
         return st;
     int hp, wp;
     pdl_model_input_size(&model->config, height, width, &hp, &wp);
-    int slot = find_slot(c, hp, wp);
-    if (!c->nets[slot] || c->nets[slot]->hp != hp || c->nets[slot]->wp != wp) {
+    int slot = find_slot(c, batch, hp, wp);
+    if (!net_is(c->nets[slot], batch, hp, wp)) {
         pdl_cuda_net_free(c->nets[slot]);
         c->nets[slot] = NULL;
         c->current = NULL;
-        st = pdl_cuda_net_create(&c->sh, hp, wp, &c->nets[slot], err);
+        st = pdl_cuda_net_create(&c->sh, batch, hp, wp, &c->nets[slot], err);
         if (st != PDL_OK)
             return st;
         c->plans_built++;
@@ -178,43 +188,27 @@ static pdl_status cuda_prepare(void *ctx, const pdl_model *model, int batch, int
     return PDL_OK;
 }
 
-static pdl_status upsample_outputs(cuda_context *c, pdl_head_outputs *out, pdl_error *err)
-{
-    size_t plane = (size_t)out->height * out->width;
-    size_t need = (size_t)(out->num_classes + 3) * plane;
-    if (need > c->full_floats) {
-        free(c->full);
-        c->full_floats = 0;
-        c->full = malloc(need * sizeof *c->full);
-        if (!c->full)
-            return pdl_fail(err, PDL_ERR_NOMEM, "CUDA backend: out of memory for %dx%d outputs",
-                            out->width, out->height);
-        c->full_floats = need;
-    }
-    pdl_status st = pdl_heads_upsample_full(out, c->full, err);
-    const float *up[3] = {out->sem_logits_up, out->center_up, out->offset_up};
-    const int ch[3] = {out->num_classes, 1, 2};
-    for (int i = 0; i < 3 && out->stages[0].present; i++)
-        out->stages[PDL_STAGE_SEM_LOGITS_UP + i] =
-            (pdl_stage_tensor){true, ch[i], out->height, out->width, up[i]};
-    return st;
-}
-
-static pdl_status cuda_run(void *ctx, const float *input, unsigned flags, pdl_head_outputs *out,
+static pdl_status cuda_run(void *ctx, const void *input, unsigned flags, pdl_head_outputs *out,
                            pdl_error *err)
 {
     cuda_context *c = ctx;
     if (!c->current)
         return pdl_fail(err, PDL_ERR_ARG, "CUDA backend: run without a successful prepare");
-    memset(out, 0, sizeof *out);
-    out->height = c->height;
-    out->width = c->width;
-    if (flags & PDL_RUN_STAGES)
-        flags |= PDL_RUN_FULL;
-    pdl_status st = pdl_cuda_net_run(c->current, &c->sh, input, flags, out, err);
-    if (st == PDL_OK && (flags & PDL_RUN_FULL))
-        st = upsample_outputs(c, out, err);
-    return st;
+    /* the device is per thread, and predict runs the network on a thread of its own */
+    PDL_CUDA(cudaSetDevice(c->sh.device));
+    memset(out, 0, (size_t)c->current->batch * sizeof *out);
+    for (int i = 0; i < c->current->batch; i++) {
+        out[i].height = c->height;
+        out[i].width = c->width;
+    }
+    return pdl_cuda_net_run(c->current, &c->sh, input, flags, out, err);
+}
+
+static const pdl_pp_kernels *cuda_pp_executor(void *ctx, void **stream)
+{
+    cuda_context *c = ctx;
+    *stream = c->sh.stream;
+    return &pdl_cuda_pp_kernels;
 }
 
 static void cuda_stats(void *ctx, pdl_backend_stats *out)
@@ -232,7 +226,9 @@ static void cuda_stats(void *ctx, pdl_backend_stats *out)
     }
     out->scratch_bytes = c->sh.workspace_size;
     out->weight_bytes = c->sh.weight_bytes;
-    out->output_bytes = c->full_floats * sizeof(float);
+    if (c->current)
+        out->output_bytes = (c->current->head_floats + c->current->full_floats +
+                             c->current->stage_floats) * c->current->batch * sizeof(float);
 }
 
 static const pdl_backend_ops cuda_ops = {
@@ -243,6 +239,8 @@ static const pdl_backend_ops cuda_ops = {
     .prepare = cuda_prepare,
     .run = cuda_run,
     .stats = cuda_stats,
+    .input_format = PDL_INPUT_RGB8,
+    .pp_executor = cuda_pp_executor,
 };
 
 __attribute__((visibility("default"))) const pdl_backend_ops *pdl_cuda_backend_ops(void)

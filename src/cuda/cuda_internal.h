@@ -55,9 +55,10 @@ static inline size_t pdl_cuda_elem(pdl_precision p)
 pdl_status pdl_cuda_weights_upload(pdl_cuda_shared *sh, const pdl_model *m, pdl_error *err);
 void pdl_cuda_weights_free(pdl_cuda_shared *sh);
 
-/* The network for one padded input size. */
+/* The network for one batch size and padded input size. Every buffer holds
+ * the batch's images one after the other (tensors N = batch, NHWC). */
 typedef struct pdl_cuda_net {
-    int hp, wp;
+    int batch, hp, wp;
     int nops;
     pdl_shape *shapes;        /* per tensor, as stored (the input padded to 8 channels) */
     pdl_cudnn_graph *graphs;  /* per op: planned cuDNN graph (convs, max pool) */
@@ -67,22 +68,36 @@ typedef struct pdl_cuda_net {
     size_t arena_bytes;
     float *pool_rows;         /* the pooling kernel's float scratch */
     size_t workspace;         /* the largest plan's workspace */
-    void *input_host;         /* pinned NHWC input in the storage type */
+    uint8_t *rgb_host, *rgb_dev; /* the 8-bit image, pinned on the host and on the device */
     float *heads_dev, *heads_host; /* planar float head outputs (pinned on the host) */
+    float *full_dev, *full_host;   /* PDL_RUN_FULL's, made when first asked for */
     float *stages_dev, *stages_host;
-    size_t head_floats, stage_floats;
+    size_t head_floats, full_floats, stage_floats; /* per image */
 } pdl_cuda_net;
 
-/* Plans every layer for a padded input of hp x wp and allocates its buffers;
- * out-of-memory errors name the input size and the bytes needed. */
-pdl_status pdl_cuda_net_create(pdl_cuda_shared *sh, int hp, int wp, pdl_cuda_net **out,
+/* "a 2048x1024 input" or "a batch of 4 2048x1024 inputs", for messages. */
+void pdl_cuda_net_input_name(const pdl_cuda_net *n, char *buf, size_t size);
+
+/* The three head outputs, in the order heads_dev holds them. */
+extern const pdl_stage pdl_cuda_head_stage[3];
+
+/* Plans every layer for `batch` padded inputs of hp x wp and allocates its
+ * buffers; out-of-memory errors name the input size and the bytes needed. */
+pdl_status pdl_cuda_net_create(pdl_cuda_shared *sh, int batch, int hp, int wp, pdl_cuda_net **out,
                                pdl_error *err);
 void pdl_cuda_net_free(pdl_cuda_net *n);
 
-/* Runs the network on input [3][hp][wp] (planar float, normalised and padded),
- * returns the /4 head outputs (and stages) as host planar float. The shared
- * workspace must hold n->workspace bytes. */
-pdl_status pdl_cuda_net_run(pdl_cuda_net *n, pdl_cuda_shared *sh, const float *input,
+/* Makes the buffers that run's flags need and the net lacks (the x4 outputs,
+ * the stage copies, their host copies). */
+pdl_status pdl_cuda_net_reserve(pdl_cuda_net *n, const pdl_cuda_shared *sh, unsigned flags,
+                                pdl_error *err);
+
+/* Runs the network on rgb, n->batch 8-bit RGB images of out->height x
+ * out->width (at most hp x wp), uploaded and normalised on the device; fills
+ * out[0..batch-1] with the /4 head outputs as planar float, and what flags ask
+ * for (PDL_RUN_FULL, PDL_RUN_STAGES; device pointers under PDL_RUN_DEVICE).
+ * The shared workspace must hold n->workspace bytes. */
+pdl_status pdl_cuda_net_run(pdl_cuda_net *n, pdl_cuda_shared *sh, const uint8_t *rgb,
                             unsigned flags, pdl_head_outputs *out, pdl_error *err);
 
 #endif

@@ -1,16 +1,21 @@
-/* cuda_run.c - runs a pdl_cuda_net: the input is laid out NHWC in the
- * storage type on the host (the ops table hands over normalised planar
- * floats) and uploaded; every op is queued on the stream (cuDNN plans,
+/* cuda_run.c - runs a pdl_cuda_net: the 8-bit image is copied into a pinned
+ * buffer, uploaded (3 bytes a pixel) and normalised on the device straight
+ * into the input tensor (NHWC, storage type, padded to hp x wp and to
+ * PDL_CUDA_INPUT_CHANNELS); every op is queued on the stream (cuDNN plans,
  * cuBLASLt, dense kernels); the heads, and on request every stage right after
  * the op that wrote it (later ops may reuse its buffer), are converted to
- * planar float on the device and downloaded; then the stream is waited for.
+ * planar float on the device, and the x4 outputs made there with the resize
+ * kernel (pdl_dense_heads_up, pdl_heads_upsample_full's values). Under
+ * PDL_RUN_DEVICE the heads stay there for the CUDA post-processing executor;
+ * else they are downloaded. Then the stream is waited for.
  */
 #include "cuda_internal.h"
+
+#include <string.h>
 
 #include "cublas_conv1x1.h"
 #include "cuda_check.h"
 #include "dense_kernels.h"
-#include "pdl_half.h"
 
 static size_t floats_of(pdl_shape s)
 {
@@ -31,32 +36,39 @@ static pdl_shape graph_shape(const pdl_cuda_net *n, const pdl_model *m, int t)
     return s;
 }
 
-static pdl_status upload_input(pdl_cuda_net *n, const pdl_cuda_shared *sh, const float *input,
-                               pdl_error *err)
+/* Image i of tensor t (device). */
+static char *image_of(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int t, int i)
 {
-    pdl_shape s = n->shapes[0];
-    int real = sh->model->channels[0];
-    size_t plane = (size_t)s.h * s.w;
-    for (size_t p = 0; p < plane; p++)
-        for (int c = 0; c < s.c; c++) {
-            float v = c < real ? input[c * plane + p] : 0.0f;
-            if (sh->precision == PDL_PRECISION_FP16)
-                ((pdl_half *)n->input_host)[p * s.c + c] = pdl_float_to_half(v);
-            else
-                ((float *)n->input_host)[p * s.c + c] = v;
-        }
-    PDL_CUDA(cudaMemcpyAsync(n->t[0], n->input_host, floats_of(s) * pdl_cuda_elem(sh->precision),
+    return (char *)n->t[t] + (size_t)i * floats_of(n->shapes[t]) * pdl_cuda_elem(sh->precision);
+}
+
+static pdl_status upload_input(pdl_cuda_net *n, const pdl_cuda_shared *sh, const uint8_t *rgb,
+                               int h, int w, pdl_error *err)
+{
+    size_t per_image = (size_t)h * w * 3;
+    memcpy(n->rgb_host, rgb, per_image * n->batch);
+    PDL_CUDA(cudaMemcpyAsync(n->rgb_dev, n->rgb_host, per_image * n->batch,
                              cudaMemcpyHostToDevice, sh->stream));
+    pdl_dense_normalize_args a;
+    pdl_model_normalize_args(&sh->model->config, h, w, n->shapes[0].c, &a);
+    a.type = dense_type(sh);
+    for (int i = 0; i < n->batch; i++) {
+        a.rgb = n->rgb_dev + i * per_image;
+        a.dst = image_of(n, sh, 0, i);
+        PDL_CUDA((cudaError_t)pdl_cuda_dense_normalize(&a, sh->stream));
+    }
     return PDL_OK;
 }
 
-/* Tensor t as planar float at dst (device), without padding channels. */
-static pdl_status planar(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int t, float *dst,
-                         pdl_error *err)
+/* Image i of tensor t as planar float at dst (device), without padding
+ * channels. */
+static pdl_status planar(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int t, int i,
+                         float *dst, pdl_error *err)
 {
     pdl_shape s = graph_shape(n, sh->model, t);
     pdl_dense_planar_args a = {.type = dense_type(sh), .h = s.h, .w = s.w, .channels = s.c,
-                               .src_stride = n->shapes[t].c, .src = n->t[t], .dst = dst};
+                               .src_stride = n->shapes[t].c, .src = image_of(n, sh, t, i),
+                               .dst = dst};
     PDL_CUDA((cudaError_t)pdl_cuda_dense_planar(&a, sh->stream));
     return PDL_OK;
 }
@@ -68,7 +80,7 @@ static pdl_status run_conv(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int
     const pdl_conv *c = &op->conv;
     if (n->gemm[i]) {
         pdl_shape in = n->shapes[op->in[0]];
-        pdl_gemm_io io = {.pixels = (long)in.h * in.w, .cin = c->cin, .cout = c->cout,
+        pdl_gemm_io io = {.pixels = (long)n->batch * in.h * in.w, .cin = c->cin, .cout = c->cout,
                           .x = n->t[op->in[0]], .w = sh->weight[i], .bias = sh->bias[i],
                           .y = n->t[op->out]};
         return pdl_cublas_conv1x1(sh->lt, sh->precision, &io, c->relu, sh->workspace,
@@ -85,20 +97,27 @@ static pdl_status run_dense(const pdl_cuda_net *n, const pdl_cuda_shared *sh, co
     pdl_shape in = n->shapes[op->in[0]], out = n->shapes[op->out];
     pdl_dense_type type = dense_type(sh);
     if (op->kind == PDL_OP_AVGPOOL) {
-        pdl_dense_pool_args a = {.type = type, .h = in.h, .w = in.w, .channels = in.c,
-                                 .kh = op->kernel[0], .kw = op->kernel[1], .src = n->t[op->in[0]],
-                                 .rows = n->pool_rows, .dst = n->t[op->out]};
-        PDL_CUDA((cudaError_t)pdl_cuda_dense_pool(&a, sh->stream));
+        /* per image: the windows must not straddle two; `rows` is reused in stream order */
+        for (int i = 0; i < n->batch; i++) {
+            pdl_dense_pool_args a = {.type = type, .h = in.h, .w = in.w, .channels = in.c,
+                                     .kh = op->kernel[0], .kw = op->kernel[1],
+                                     .src = image_of(n, sh, op->in[0], i), .rows = n->pool_rows,
+                                     .dst = image_of(n, sh, op->out, i)};
+            PDL_CUDA((cudaError_t)pdl_cuda_dense_pool(&a, sh->stream));
+        }
     } else if (op->kind == PDL_OP_RESIZE) {
         pdl_dense_resize_args a = {.type = type, .in_h = in.h, .in_w = in.w, .channels = in.c,
                                    .size_h = out.h, .size_w = out.w, .out_h = out.h,
                                    .out_w = out.w, .mul = 1.0f, .dst_stride = out.c,
-                                   .src = n->t[op->in[0]], .dst = n->t[op->out]};
+                                   .src = n->t[op->in[0]], .dst = n->t[op->out],
+                                   .planes = n->batch};
         PDL_CUDA((cudaError_t)pdl_cuda_dense_resize(&a, sh->stream));
     } else {
+        /* a concat: every pixel of the batch alike */
         for (int j = 0, c0 = 0; j < op->nin; c0 += n->shapes[op->in[j]].c, j++) {
             int cj = n->shapes[op->in[j]].c;
-            pdl_dense_copy_args a = {.type = type, .pixels = (long)out.h * out.w, .channels = cj,
+            pdl_dense_copy_args a = {.type = type, .pixels = (long)n->batch * out.h * out.w,
+                                     .channels = cj,
                                      .src_stride = cj, .dst_stride = out.c, .dst_c0 = c0,
                                      .src = n->t[op->in[j]], .dst = n->t[op->out]};
             PDL_CUDA((cudaError_t)pdl_cuda_dense_copy(&a, sh->stream));
@@ -107,31 +126,23 @@ static pdl_status run_dense(const pdl_cuda_net *n, const pdl_cuda_shared *sh, co
     return PDL_OK;
 }
 
-/* Stage copies of tensor t (planar float, into stages_dev). */
+/* Stage copies of tensor t (planar float, into stages_dev: per image, every
+ * stage in pdl_stage order). */
 static pdl_status dump_stages(pdl_cuda_net *n, const pdl_cuda_shared *sh, int t, pdl_error *err)
 {
     const pdl_model *m = sh->model;
-    float *dst = n->stages_dev;
-    for (int s = 0; s < PDL_STAGE_GRAPH_COUNT; s++) {
-        int st_t = m->stage_tensor[s];
-        if (st_t == t) {
-            pdl_status st = planar(n, sh, t, dst, err);
-            if (st != PDL_OK)
-                return st;
+    for (int i = 0; i < n->batch; i++) {
+        float *dst = n->stages_dev + i * n->stage_floats;
+        for (int s = 0; s < PDL_STAGE_GRAPH_COUNT; s++) {
+            int st_t = m->stage_tensor[s];
+            if (st_t == t) {
+                pdl_status st = planar(n, sh, t, i, dst, err);
+                if (st != PDL_OK)
+                    return st;
+            }
+            dst += floats_of(graph_shape(n, m, st_t));
         }
-        dst += floats_of(graph_shape(n, m, st_t));
     }
-    return PDL_OK;
-}
-
-static pdl_status alloc_stages(pdl_cuda_net *n, const pdl_model *m, pdl_error *err)
-{
-    if (n->stages_dev)
-        return PDL_OK;
-    for (int s = 0; s < PDL_STAGE_GRAPH_COUNT; s++)
-        n->stage_floats += floats_of(graph_shape(n, m, m->stage_tensor[s]));
-    PDL_CUDA(cudaMalloc((void **)&n->stages_dev, n->stage_floats * sizeof(float)));
-    PDL_CUDA(cudaMallocHost((void **)&n->stages_host, n->stage_floats * sizeof(float)));
     return PDL_OK;
 }
 
@@ -155,54 +166,104 @@ static pdl_status run_ops(pdl_cuda_net *n, const pdl_cuda_shared *sh, bool stage
     return st;
 }
 
-static pdl_status download(pdl_cuda_net *n, const pdl_cuda_shared *sh, bool stages,
-                           pdl_error *err)
+/* Per image i: the heads as planar float [classes + 3][h4][w4] at heads_dev
+ * + i * head_floats and, for PDL_RUN_FULL, their x4 upsampling cropped to
+ * h x w at full_dev + i * full (the x4 outputs of the batch packed). */
+static pdl_status heads(pdl_cuda_net *n, const pdl_cuda_shared *sh, bool full_too, int h, int w,
+                        size_t full, pdl_error *err)
 {
     const pdl_model *m = sh->model;
-    float *dst = n->heads_dev;
-    for (int h = 0; h < 3; h++) {
-        int t = m->stage_tensor[h == 0 ? PDL_STAGE_SEM_LOGITS : h == 1 ? PDL_STAGE_CENTER
-                                                                        : PDL_STAGE_OFFSET];
-        pdl_status st = planar(n, sh, t, dst, err);
-        if (st != PDL_OK)
-            return st;
-        dst += floats_of(n->shapes[t]);
+    pdl_shape s4 = n->shapes[m->stage_tensor[PDL_STAGE_SEM_LOGITS]];
+    for (int i = 0; i < n->batch; i++) {
+        float *first = n->heads_dev + i * n->head_floats, *dst = first;
+        for (int k = 0; k < 3; k++) {
+            int t = m->stage_tensor[pdl_cuda_head_stage[k]];
+            pdl_status st = planar(n, sh, t, i, dst, err);
+            if (st != PDL_OK)
+                return st;
+            dst += floats_of(n->shapes[t]);
+        }
+        if (full_too)
+            PDL_CUDA((cudaError_t)pdl_dense_heads_up(pdl_cuda_dense_resize, s4.c, s4.h, s4.w, h,
+                                                     w, first, n->full_dev + i * full,
+                                                     sh->stream));
     }
-    PDL_CUDA(cudaMemcpyAsync(n->heads_host, n->heads_dev, n->head_floats * sizeof(float),
-                             cudaMemcpyDeviceToHost, sh->stream));
-    if (stages)
-        PDL_CUDA(cudaMemcpyAsync(n->stages_host, n->stages_dev, n->stage_floats * sizeof(float),
+    return PDL_OK;
+}
+
+/* Host copies of what the flags ask for (none of the heads when they stay
+ * on the device); then the stream is waited for. */
+static pdl_status download(pdl_cuda_net *n, const pdl_cuda_shared *sh, unsigned flags,
+                           size_t full, pdl_error *err)
+{
+    size_t images = (size_t)n->batch;
+    if (!(flags & PDL_RUN_DEVICE)) {
+        PDL_CUDA(cudaMemcpyAsync(n->heads_host, n->heads_dev,
+                                 images * n->head_floats * sizeof(float), cudaMemcpyDeviceToHost,
+                                 sh->stream));
+        if (flags & PDL_RUN_FULL)
+            PDL_CUDA(cudaMemcpyAsync(n->full_host, n->full_dev, images * full * sizeof(float),
+                                     cudaMemcpyDeviceToHost, sh->stream));
+    }
+    if (flags & PDL_RUN_STAGES)
+        PDL_CUDA(cudaMemcpyAsync(n->stages_host, n->stages_dev,
+                                 images * n->stage_floats * sizeof(float),
                                  cudaMemcpyDeviceToHost, sh->stream));
     PDL_CUDA(cudaStreamSynchronize(sh->stream));
     return PDL_OK;
 }
 
-pdl_status pdl_cuda_net_run(pdl_cuda_net *n, pdl_cuda_shared *sh, const float *input,
-                            unsigned flags, pdl_head_outputs *out, pdl_error *err)
+/* out for image i: pointers into the device buffers or their host copies. */
+static void set_outputs(const pdl_cuda_net *n, const pdl_model *m, unsigned flags, int i,
+                        size_t full, pdl_head_outputs *out)
 {
-    const pdl_model *m = sh->model;
-    bool stages = flags & PDL_RUN_STAGES;
-    pdl_status st = stages ? alloc_stages(n, m, err) : PDL_OK;
-    if (st == PDL_OK)
-        st = upload_input(n, sh, input, err);
-    if (st == PDL_OK)
-        st = run_ops(n, sh, stages, err);
-    if (st == PDL_OK)
-        st = download(n, sh, stages, err);
-    if (st != PDL_OK)
-        return st;
+    bool device = flags & PDL_RUN_DEVICE;
     pdl_shape s4 = n->shapes[m->stage_tensor[PDL_STAGE_SEM_LOGITS]];
+    size_t plane4 = (size_t)s4.h * s4.w, plane = (size_t)out->height * out->width;
     out->h4 = s4.h;
     out->w4 = s4.w;
     out->num_classes = s4.c;
-    out->sem_logits = n->heads_host;
-    out->center = out->sem_logits + floats_of(s4);
-    out->offset = out->center + (size_t)s4.h * s4.w;
-    const float *next = n->stages_host;
-    for (int s = 0; s < PDL_STAGE_GRAPH_COUNT && stages; s++) {
-        pdl_shape sh_ = graph_shape(n, m, m->stage_tensor[s]);
-        out->stages[s] = (pdl_stage_tensor){true, sh_.c, sh_.h, sh_.w, next};
-        next += floats_of(sh_);
+    out->sem_logits = (device ? n->heads_dev : n->heads_host) + i * n->head_floats;
+    out->center = out->sem_logits + s4.c * plane4;
+    out->offset = out->center + plane4;
+    if (flags & PDL_RUN_FULL) {
+        out->sem_logits_up = (device ? n->full_dev : n->full_host) + i * full;
+        out->center_up = out->sem_logits_up + s4.c * plane;
+        out->offset_up = out->center_up + plane;
     }
-    return PDL_OK;
+    if (!(flags & PDL_RUN_STAGES))
+        return;
+    const float *next = n->stages_host + i * n->stage_floats;
+    for (int s = 0; s < PDL_STAGE_GRAPH_COUNT; s++) {
+        pdl_shape g = graph_shape(n, m, m->stage_tensor[s]);
+        out->stages[s] = (pdl_stage_tensor){true, g.c, g.h, g.w, next};
+        next += floats_of(g);
+    }
+    const float *up[3] = {out->sem_logits_up, out->center_up, out->offset_up};
+    const int ch[3] = {s4.c, 1, 2};
+    for (int k = 0; k < 3; k++)
+        out->stages[PDL_STAGE_SEM_LOGITS_UP + k] =
+            (pdl_stage_tensor){true, ch[k], out->height, out->width, up[k]};
+}
+
+pdl_status pdl_cuda_net_run(pdl_cuda_net *n, pdl_cuda_shared *sh, const uint8_t *rgb,
+                            unsigned flags, pdl_head_outputs *out, pdl_error *err)
+{
+    const pdl_model *m = sh->model;
+    if (flags & PDL_RUN_STAGES)
+        flags = (flags | PDL_RUN_FULL) & ~PDL_RUN_DEVICE;
+    int h = out[0].height, w = out[0].width;
+    size_t full = (size_t)(m->channels[m->stage_tensor[PDL_STAGE_SEM_LOGITS]] + 3) * h * w;
+    pdl_status st = pdl_cuda_net_reserve(n, sh, flags, err);
+    if (st == PDL_OK)
+        st = upload_input(n, sh, rgb, h, w, err);
+    if (st == PDL_OK)
+        st = run_ops(n, sh, flags & PDL_RUN_STAGES, err);
+    if (st == PDL_OK)
+        st = heads(n, sh, flags & PDL_RUN_FULL, h, w, full, err);
+    if (st == PDL_OK)
+        st = download(n, sh, flags, full, err);
+    for (int i = 0; i < n->batch && st == PDL_OK; i++)
+        set_outputs(n, m, flags, i, full, &out[i]);
+    return st;
 }

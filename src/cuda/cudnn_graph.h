@@ -1,5 +1,6 @@
-/* cudnn_graph.h - one layer of the model as a cuDNN graph (backend API), NHWC,
- * batch 1: a conv fused with its bias, residual add and ReLU, or a max pool.
+/* cudnn_graph.h - one layer of the model as a cuDNN graph (backend API), NHWC
+ * with N = the batch: a conv fused with its bias, residual add and ReLU, or a
+ * max pool.
  *
  * Split in two because of what needs a GPU: the *_describe functions
  * (cudnn_layers.c) build and finalize every tensor, convolution, resample,
@@ -40,15 +41,16 @@ typedef struct pdl_cudnn_graph {
 } pdl_cudnn_graph;
 
 /* Builds and finalizes the host-side descriptors of conv `c` from input shape
- * `in` to output shape `out` (pdl_model_shapes). Tensors are NHWC in the
+ * `in` to output shape `out` (pdl_model_shapes), for `batch` images one
+ * after the other (N = batch). Tensors are NHWC in the
  * precision's storage type (float; half for PDL_PRECISION_FP16), the filter
  * KRSC with cin / groups input channels (depthwise = groups == cin), compute in
  * float. On failure *d is left empty and err names the layer. */
-pdl_status pdl_cudnn_conv_describe(const pdl_conv *c, pdl_shape in, pdl_shape out,
+pdl_status pdl_cudnn_conv_describe(const pdl_conv *c, int batch, pdl_shape in, pdl_shape out,
                                    pdl_precision precision, pdl_cudnn_graph *d, pdl_error *err);
 
 /* A max pool (PyTorch floor mode, padding with -inf) from `in` to `out`. */
-pdl_status pdl_cudnn_maxpool_describe(const pdl_op *op, pdl_shape in, pdl_shape out,
+pdl_status pdl_cudnn_maxpool_describe(const pdl_op *op, int batch, pdl_shape in, pdl_shape out,
                                       pdl_precision precision, pdl_cudnn_graph *d, pdl_error *err);
 
 /* Makes the operation graph and the execution plan: heuristics mode A, the

@@ -18,6 +18,7 @@
 
 typedef struct builder {
     pdl_cudnn_graph *d;
+    int64_t batch; /* N of every activation */
     int64_t next_virtual_uid;
     pdl_error *err;
 } builder;
@@ -75,11 +76,11 @@ static pdl_status tensor(builder *b, int64_t uid, cudnnDataType_t type, const in
     return st;
 }
 
-/* An NHWC activation of shape s. */
+/* An NHWC activation of shape s, batch images. */
 static pdl_status activation(builder *b, int64_t uid, cudnnDataType_t type, pdl_shape s,
                              cudnnBackendDescriptor_t *out)
 {
-    const int64_t dims[4] = {1, s.c, s.h, s.w};
+    const int64_t dims[4] = {b->batch, s.c, s.h, s.w};
     const int64_t strides[4] = {(int64_t)s.h * s.w * s.c, 1, (int64_t)s.w * s.c, s.c};
     return tensor(b, uid, type, dims, strides, out);
 }
@@ -224,19 +225,20 @@ static pdl_status build(builder *b, const pdl_conv *c, pdl_shape in, pdl_shape o
     return st;
 }
 
-pdl_status pdl_cudnn_conv_describe(const pdl_conv *c, pdl_shape in, pdl_shape out,
+pdl_status pdl_cudnn_conv_describe(const pdl_conv *c, int batch, pdl_shape in, pdl_shape out,
                                    pdl_precision precision, pdl_cudnn_graph *d, pdl_error *err)
 {
     memset(d, 0, sizeof *d);
     d->precision = precision;
     d->residual = c->residual >= 0;
     pdl_error inner;
-    builder b = {.d = d, .next_virtual_uid = PDL_CONV_UID_Y + 1, .err = &inner};
+    builder b = {.d = d, .batch = batch, .next_virtual_uid = PDL_CONV_UID_Y + 1, .err = &inner};
     if (build(&b, c, in, out) == PDL_OK)
         return PDL_OK;
     pdl_cudnn_graph_free(d);
-    return pdl_fail(err, inner.code, "%s (%dx%dx%d -> %dx%dx%d, %s): %s", c->name, in.c, in.h,
-                    in.w, out.c, out.h, out.w, pdl_precision_name(precision), inner.msg);
+    return pdl_fail(err, inner.code, "%s (%dx%dx%dx%d -> %dx%dx%dx%d, %s): %s", c->name, batch,
+                    in.c, in.h, in.w, batch, out.c, out.h, out.w, pdl_precision_name(precision),
+                    inner.msg);
 }
 
 static pdl_status maxpool(builder *b, const pdl_op *op, pdl_shape in, pdl_shape out)
@@ -294,19 +296,19 @@ static pdl_status maxpool(builder *b, const pdl_op *op, pdl_shape in, pdl_shape 
     return st == PDL_OK ? finalize(op_desc, err) : st;
 }
 
-pdl_status pdl_cudnn_maxpool_describe(const pdl_op *op, pdl_shape in, pdl_shape out,
+pdl_status pdl_cudnn_maxpool_describe(const pdl_op *op, int batch, pdl_shape in, pdl_shape out,
                                       pdl_precision precision, pdl_cudnn_graph *d, pdl_error *err)
 {
     memset(d, 0, sizeof *d);
     d->precision = precision;
     pdl_error inner;
-    builder b = {.d = d, .next_virtual_uid = PDL_CONV_UID_Y + 1, .err = &inner};
+    builder b = {.d = d, .batch = batch, .next_virtual_uid = PDL_CONV_UID_Y + 1, .err = &inner};
     if (maxpool(&b, op, in, out) == PDL_OK)
         return PDL_OK;
     pdl_cudnn_graph_free(d);
-    return pdl_fail(err, inner.code, "max pool %dx%d/%d (%dx%dx%d -> %dx%dx%d, %s): %s",
-                    op->kernel[0], op->kernel[1], op->stride, in.c, in.h, in.w, out.c, out.h,
-                    out.w, pdl_precision_name(precision), inner.msg);
+    return pdl_fail(err, inner.code, "max pool %dx%d/%d (%dx%dx%dx%d -> %dx%dx%dx%d, %s): %s",
+                    op->kernel[0], op->kernel[1], op->stride, batch, in.c, in.h, in.w, batch,
+                    out.c, out.h, out.w, pdl_precision_name(precision), inner.msg);
 }
 
 void pdl_cudnn_graph_free(pdl_cudnn_graph *d)

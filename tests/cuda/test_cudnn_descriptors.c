@@ -6,8 +6,8 @@
  * the input padded to PDL_CUDA_INPUT_CHANNELS; configs are the converter's presets,
  * written by weights/convert_detectron2.py's PRESETS into tests/cuda/data/),
  * and the demo model (weights/demo.safetensors), in FP32 and FP16, and the
- * stem's max pool. Also: inconsistent layers must be refused with an error
- * naming the layer.
+ * stem's max pool; batch 1, and batches of 2 and 3 (N of every activation).
+ * Also: inconsistent layers must be refused with an error naming the layer.
  *
  * Linked with cuDNN, so it is its own binary (build/tests/run_cuda_host_tests),
  * built only where nvcc is found.
@@ -37,8 +37,8 @@ typedef struct tally {
     int convs, depthwise, residual, relu, maxpools;
 } tally;
 
-/* Describes every conv of cfg's network for an h x w image; returns counts. */
-static tally describe_all(const pdl_config *cfg, int h, int w, pdl_precision precision)
+/* Describes every conv of cfg's network for `batch` h x w images; returns counts. */
+static tally describe_all(const pdl_config *cfg, int batch, int h, int w, pdl_precision precision)
 {
     pdl_model m;
     pdl_error err;
@@ -53,9 +53,9 @@ static tally describe_all(const pdl_config *cfg, int h, int w, pdl_precision pre
         const pdl_op *op = &m.ops[i];
         pdl_cudnn_graph d;
         if (op->kind == PDL_OP_MAXPOOL) {
-            pdl_status st = pdl_cudnn_maxpool_describe(op, shapes[op->in[0]], shapes[op->out],
-                                                       precision, &d, &err);
-            cr_assert_eq(st, PDL_OK, "%s at %dx%d: %s", cfg->name, w, h, err.msg);
+            pdl_status st = pdl_cudnn_maxpool_describe(op, batch, shapes[op->in[0]],
+                                                       shapes[op->out], precision, &d, &err);
+            cr_assert_eq(st, PDL_OK, "%s at %d x %dx%d: %s", cfg->name, batch, w, h, err.msg);
             pdl_cudnn_graph_free(&d);
             t.maxpools++;
         }
@@ -63,9 +63,9 @@ static tally describe_all(const pdl_config *cfg, int h, int w, pdl_precision pre
             continue;
         pdl_conv stored = op->conv;
         stored.cin = pdl_cuda_conv_cin(op);
-        pdl_status st = pdl_cudnn_conv_describe(&stored, shapes[op->in[0]], shapes[op->out],
-                                                precision, &d, &err);
-        cr_assert_eq(st, PDL_OK, "%s at %dx%d: %s", cfg->name, w, h, err.msg);
+        pdl_status st = pdl_cudnn_conv_describe(&stored, batch, shapes[op->in[0]],
+                                                shapes[op->out], precision, &d, &err);
+        cr_assert_eq(st, PDL_OK, "%s at %d x %dx%d: %s", cfg->name, batch, w, h, err.msg);
         cr_assert_eq(d.nops, 2 + (op->conv.residual >= 0) + op->conv.relu, "%s", op->conv.name);
         pdl_cudnn_graph_free(&d);
         t.convs++;
@@ -84,12 +84,12 @@ static tally describe_all(const pdl_config *cfg, int h, int w, pdl_precision pre
  * head dsconv + predictor (3), instance center 2 + predictor and offset dsconv
  * + predictor (6): 55 + 2 * 15 + 3 + 6 = 94. Depthwise: 3 ASPP + 2 fuse per
  * head, + 1 semantic head + 1 offset head = 12. Residual: one per block, 16. */
-static void check_r52_dsconv(const char *path, int h, int w)
+static void check_r52_dsconv(const char *path, int batch, int h, int w)
 {
     pdl_config cfg;
     config_from_json(path, &cfg);
     for (int p = 0; p < 2; p++) {
-        tally t = describe_all(&cfg, h, w, p ? PDL_PRECISION_FP16 : PDL_PRECISION_FP32);
+        tally t = describe_all(&cfg, batch, h, w, p ? PDL_PRECISION_FP16 : PDL_PRECISION_FP32);
         cr_expect_eq(t.convs, 94, "%s: %d convs", path, t.convs);
         cr_expect_eq(t.depthwise, 12, "%s: %d depthwise", path, t.depthwise);
         cr_expect_eq(t.residual, 16, "%s: %d residual", path, t.residual);
@@ -99,12 +99,17 @@ static void check_r52_dsconv(const char *path, int h, int w)
 
 Test(cudnn_descriptors, cityscapes_r52_dsconv_1024x2048)
 {
-    check_r52_dsconv("tests/cuda/data/cityscapes-r52-dsconv.json", 1024, 2048);
+    check_r52_dsconv("tests/cuda/data/cityscapes-r52-dsconv.json", 1, 1024, 2048);
+}
+
+Test(cudnn_descriptors, cityscapes_r52_dsconv_batch2_1024x2048)
+{
+    check_r52_dsconv("tests/cuda/data/cityscapes-r52-dsconv.json", 2, 1024, 2048);
 }
 
 Test(cudnn_descriptors, coco_r52_dsconv_640x640)
 {
-    check_r52_dsconv("tests/cuda/data/coco-r52-dsconv.json", 640, 640);
+    check_r52_dsconv("tests/cuda/data/coco-r52-dsconv.json", 1, 640, 640);
 }
 
 Test(cudnn_descriptors, demo_model)
@@ -113,11 +118,13 @@ Test(cudnn_descriptors, demo_model)
     pdl_error err;
     cr_assert_eq(pdl_weights_open("weights/demo.safetensors", &wt, &err), PDL_OK, "%s", err.msg);
     /* an odd size: the padding to the size divisibility goes through too */
-    for (int p = 0; p < 2; p++) {
-        tally t = describe_all(&wt.config, 301, 433, p ? PDL_PRECISION_FP16 : PDL_PRECISION_FP32);
-        cr_expect_gt(t.convs, 20, "%d convs", t.convs);
-        cr_expect_gt(t.relu, 0);
-    }
+    for (int p = 0; p < 2; p++)
+        for (int batch = 1; batch <= 3; batch += 2) {
+            tally t = describe_all(&wt.config, batch, 301, 433,
+                                   p ? PDL_PRECISION_FP16 : PDL_PRECISION_FP32);
+            cr_expect_gt(t.convs, 20, "%d convs", t.convs);
+            cr_expect_gt(t.relu, 0);
+        }
     pdl_weights_close(&wt);
 }
 
@@ -130,11 +137,12 @@ static pdl_conv sane_conv(void)
     return c;
 }
 
-static void expect_refused(const pdl_conv *c, pdl_shape in, pdl_shape out, const char *what)
+static void expect_refused_batch(const pdl_conv *c, int batch, pdl_shape in, pdl_shape out,
+                                 const char *what)
 {
     pdl_cudnn_graph d;
     pdl_error err;
-    pdl_status st = pdl_cudnn_conv_describe(c, in, out, PDL_PRECISION_FP32, &d, &err);
+    pdl_status st = pdl_cudnn_conv_describe(c, batch, in, out, PDL_PRECISION_FP32, &d, &err);
     cr_assert_eq(st, PDL_ERR_DEVICE, "%s: accepted", what);
     cr_log_info("%s refused: %s", what, err.msg);
     cr_expect(strstr(err.msg, "test.conv") && strstr(err.msg, "cuDNN") &&
@@ -143,15 +151,23 @@ static void expect_refused(const pdl_conv *c, pdl_shape in, pdl_shape out, const
     cr_expect_eq(d.ntensors + d.nops + d.npw, 0, "%s: descriptors left behind", what);
 }
 
+static void expect_refused(const pdl_conv *c, pdl_shape in, pdl_shape out, const char *what)
+{
+    expect_refused_batch(c, 1, in, out, what);
+}
+
 Test(cudnn_descriptors, sane_layer_accepted)
 {
     pdl_conv c = sane_conv();
     pdl_cudnn_graph d;
     pdl_error err;
-    cr_assert_eq(pdl_cudnn_conv_describe(&c, (pdl_shape){64, 40, 48}, (pdl_shape){32, 40, 48},
-                                         PDL_PRECISION_FP16, &d, &err),
-                 PDL_OK, "%s", err.msg);
-    pdl_cudnn_graph_free(&d);
+    for (int batch = 1; batch <= 4; batch *= 2) {
+        cr_assert_eq(pdl_cudnn_conv_describe(&c, batch, (pdl_shape){64, 40, 48},
+                                             (pdl_shape){32, 40, 48}, PDL_PRECISION_FP16, &d,
+                                             &err),
+                     PDL_OK, "batch %d: %s", batch, err.msg);
+        pdl_cudnn_graph_free(&d);
+    }
 }
 
 Test(cudnn_descriptors, wrong_shapes_refused)
@@ -163,6 +179,8 @@ Test(cudnn_descriptors, wrong_shapes_refused)
     expect_refused(&c, (pdl_shape){64, 40, 48}, (pdl_shape){32, 20, 24}, "output size");
     /* output channels not the filter count */
     expect_refused(&c, (pdl_shape){64, 40, 48}, (pdl_shape){16, 40, 48}, "filter count");
+    /* no images */
+    expect_refused_batch(&c, 0, (pdl_shape){64, 40, 48}, (pdl_shape){32, 40, 48}, "batch 0");
     /* a group count that does not divide the input channels: 64 / 3 = 21 per group */
     c.groups = 3;
     expect_refused(&c, (pdl_shape){64, 40, 48}, (pdl_shape){32, 40, 48}, "bad groups");

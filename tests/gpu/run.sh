@@ -6,7 +6,10 @@
 # 2. predict with the demo model over the synth images in examples/images on
 #    the CPU and on CUDA in fp32, tf32 and fp16: the panoptic maps must agree
 #    with the CPU's on >= 99.9 % of pixels in fp32 and tf32; fp16's agreement
-#    is reported. Without a usable device it prints "skipped: <reason>".
+#    is reported. Likewise fp32 with --batch 3 (batched plans) and with
+#    --size 200 (a resize: the x4 outputs made and post-processed on the
+#    device), against the CPU with the same options.
+#    Without a usable device it prints "skipped: <reason>".
 # So this passes on machines without a GPU.
 set -euo pipefail
 BUILD=${1:-build}
@@ -28,9 +31,12 @@ if ! "$BIN" predict "$MODEL" examples/images/synth_1000_000000.png -o "$tmp/prob
     exit 0
 fi
 "$BIN" predict "$MODEL" examples/images -o "$tmp/cpu" -q --device cpu >/dev/null
+"$BIN" predict "$MODEL" examples/images -o "$tmp/cpu_s200" -q --device cpu --size 200 >/dev/null
 for p in fp32 tf32 fp16; do
     "$BIN" predict "$MODEL" examples/images -o "$tmp/$p" -q --device cuda --precision "$p" >/dev/null
 done
+"$BIN" predict "$MODEL" examples/images -o "$tmp/fp32_b3" -q --device cuda --batch 3 >/dev/null
+"$BIN" predict "$MODEL" examples/images -o "$tmp/fp32_s200" -q --device cuda --size 200 >/dev/null
 /usr/bin/python3 - "$tmp" <<'PY'
 import glob, os, sys
 import numpy as np
@@ -39,16 +45,17 @@ tmp = sys.argv[1]
 names = sorted(os.path.basename(p) for p in glob.glob(os.path.join(tmp, "cpu", "*.png")))
 assert names, "no CPU predictions"
 bad = False
-for prec, need in (("fp32", 0.999), ("tf32", 0.999), ("fp16", None)):
+for prec, ref, need in (("fp32", "cpu", 0.999), ("tf32", "cpu", 0.999), ("fp16", "cpu", None),
+                        ("fp32_b3", "cpu", 0.999), ("fp32_s200", "cpu_s200", 0.999)):
     same = total = 0
     for n in names:
-        a = np.asarray(Image.open(os.path.join(tmp, "cpu", n)).convert("RGB"))
+        a = np.asarray(Image.open(os.path.join(tmp, ref, n)).convert("RGB"))
         b = np.asarray(Image.open(os.path.join(tmp, prec, n)).convert("RGB"))
         same += int((a == b).all(axis=2).sum())
         total += a.shape[0] * a.shape[1]
     frac = same / total
     verdict = "" if need is None else (" ok" if frac >= need else " FAIL (need >= %.1f %%)" % (100 * need))
-    print("cuda %s vs cpu: %.4f %% identical panoptic pixels over %d images%s" % (prec, 100 * frac, len(names), verdict))
+    print("cuda %s vs %s: %.4f %% identical panoptic pixels over %d images%s" % (prec, ref, 100 * frac, len(names), verdict))
     bad |= need is not None and frac < need
 sys.exit(1 if bad else 0)
 PY
