@@ -497,7 +497,8 @@ pdl_status pdl_pp_run(pdl_pp_context *c, const pdl_pp_heads *h, pdl_pp_result *o
      * sized by the centers found, not by top_k (65535 x 2048 cells would be
      * 268 MB for a 1024 x 2048 output). */
     st = ensure(c, B_GRID_LIST,
-                (size_t)grid_h * (size_t)grid_w * (size_t)centers * sizeof(unsigned short), err);
+                (size_t)grid_h * (size_t)grid_w * (size_t)centers * sizeof(unsigned short),
+                "the center look-up grid", err);
     if (st != PDL_OK)
         return st;
     size_t vote_bytes = (size_t)centers * classes * sizeof(unsigned);
