@@ -1,4 +1,5 @@
-/* bench_postprocess.c - times the post-processing on the CPU executor.
+/* bench_postprocess.c - times the post-processing on the CPU executor, or on
+ * the CUDA one.
  *
  *   bench_postprocess gen FILE [SEED]          write the benchmark case: 1024x2048
  *       output, 19 classes (9 things), heads at 256x512 upsampled x4, 200 objects
@@ -6,7 +7,12 @@
  *   bench_postprocess run FILE [RUNS] [D2OUT]  time RUNS runs (after one warm-up),
  *       print the median; with D2OUT (written by tests/ref/d2_postprocess.py on
  *       the same case) also check that the panoptic maps are identical.
- * Threads come from OMP_NUM_THREADS. */
+ * Threads come from OMP_NUM_THREADS. With PDL_PP_CUDA_LIB set to the path of
+ * libpanoptic_cuda.so the CUDA executor runs instead, on heads already in
+ * device memory; a run then includes copying the panoptic map back (the
+ * executable must export libpanoptic's symbols: link it with -rdynamic and the
+ * whole archive, as bench/gpu.sh does). */
+#include <dlfcn.h>
 #include <omp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +54,25 @@ static int gen(const char *path, uint64_t seed)
     return rc ? 1 : 0;
 }
 
+/* The executor PDL_PP_CUDA_LIB names, else the CPU's; NULL (said why) when
+ * the library or a device is missing. */
+static const pdl_pp_kernels *executor(void)
+{
+    const char *lib_path = getenv("PDL_PP_CUDA_LIB");
+    if (!lib_path || !*lib_path)
+        return &pdl_cpu_pp_kernels;
+    void *lib = dlopen(lib_path, RTLD_NOW | RTLD_LOCAL);
+    const pdl_pp_kernels *k = lib ? dlsym(lib, PDL_CUDA_PP_KERNELS_SYMBOL) : NULL;
+    char why[300] = "";
+    if (!k)
+        snprintf(why, sizeof why, "%s", lib ? "no kernel table in the library" : dlerror());
+    else if (!k->available(why, sizeof why))
+        k = NULL;
+    if (!k)
+        printf("cuda executor: skipped: %s\n", why);
+    return k;
+}
+
 static int run(const char *path, int runs, const char *d2_path)
 {
     tsup_pp_case c;
@@ -55,16 +80,22 @@ static int run(const char *path, int runs, const char *d2_path)
         fprintf(stderr, "%s: cannot read case\n", path);
         return 1;
     }
+    const pdl_pp_kernels *k = executor();
+    if (!k)
+        return 0;
     pdl_pp_context *ctx;
     pdl_error err;
     pdl_pp_options opt = c.opt;
     opt.isthing = c.isthing;
-    if (pdl_pp_init(&ctx, &pdl_cpu_pp_kernels, NULL, &opt, &err) != PDL_OK) {
+    if (pdl_pp_init(&ctx, k, NULL, &opt, &err) != PDL_OK) {
         fprintf(stderr, "%s\n", err.msg);
         return 1;
     }
-    pdl_pp_heads h = {c.logits,  c.center,  c.offset,   c.in_h,           c.in_w,          c.resize_h,
-                      c.resize_w, c.out_h, c.out_w, c.offset_scale_y, c.offset_scale_x};
+    pdl_pp_heads h;
+    if (tsup_pp_heads_upload(k, &c, &h)) {
+        fprintf(stderr, "%s executor: cannot hold the heads\n", k->name);
+        return 1;
+    }
     pdl_pp_result r;
     double *t = malloc((runs + 1) * sizeof *t);
     double cpu0 = 0;
@@ -86,12 +117,12 @@ static int run(const char *path, int runs, const char *d2_path)
         things += r.segments[i].isthing;
         thing_px += r.segments[i].isthing ? r.segments[i].area : 0;
     }
-    printf("ours: %dx%d, %d classes, heads %dx%d, %d centers, %d instances, %d segments, "
-           "%.0f%% of pixels in instances, %d threads: median %.2f ms over %d runs (min %.2f, max %.2f), "
-           "CPU time %.1f ms per run\n",
-           c.out_h, c.out_w, c.opt.classes, c.in_h, c.in_w, r.center_count, things,
-           r.segment_count, 100.0 * thing_px / ((double)c.out_h * c.out_w), omp_get_max_threads(), t[1 + runs / 2] * 1e3, runs, t[1] * 1e3,
-           t[runs] * 1e3, cpu * 1e3);
+    printf("ours (%s executor): %dx%d, %d classes, heads %dx%d, %d centers, %d instances, "
+           "%d segments, %.0f%% of pixels in instances, %d threads: median %.3f ms over %d runs "
+           "(min %.3f, max %.3f), CPU time %.1f ms per run\n",
+           k->name, c.out_h, c.out_w, c.opt.classes, c.in_h, c.in_w, r.center_count, things,
+           r.segment_count, 100.0 * thing_px / ((double)c.out_h * c.out_w), omp_get_max_threads(),
+           t[1 + runs / 2] * 1e3, runs, t[1] * 1e3, t[runs] * 1e3, cpu * 1e3);
     int rc = 0;
     if (d2_path) {
         tsup_pp_result d2;
@@ -111,6 +142,7 @@ static int run(const char *path, int runs, const char *d2_path)
         tsup_pp_result_free(&d2);
     }
     free(t);
+    tsup_pp_heads_release(k, &h);
     pdl_pp_free(ctx);
     tsup_pp_case_free(&c);
     return rc;

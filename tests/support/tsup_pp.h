@@ -40,6 +40,12 @@ void tsup_pp_case_random(tsup_pp_case *c, int classes, int out_h, int out_w, int
  * sort-based top-k, brute-force grouping, double-precision softmax. */
 void tsup_pp_reference(const tsup_pp_case *c, tsup_pp_result *out);
 
+/* The case's head tensors copied into executor k's memory and described in
+ * *h; 0, or -1 when an allocation or upload failed (nothing is then held).
+ * tsup_pp_heads_release gives the copies back. */
+int tsup_pp_heads_upload(const pdl_pp_kernels *k, const tsup_pp_case *c, pdl_pp_heads *h);
+void tsup_pp_heads_release(const pdl_pp_kernels *k, pdl_pp_heads *h);
+
 /* Runs the case through an executor (inputs uploaded to its memory). */
 void tsup_pp_run_exec(const pdl_pp_kernels *k, const tsup_pp_case *c, tsup_pp_result *out);
 /* Same, on the CPU executor with `threads` OpenMP threads. */

@@ -23,37 +23,22 @@ static void copy_result(const pdl_pp_result *r, tsup_pp_result *out)
     memcpy(out->centers, r->centers, r->center_count * sizeof *out->centers);
 }
 
-static float *to_exec(const pdl_pp_kernels *k, const float *src, size_t n)
-{
-    void *p = NULL;
-    cr_assert_eq(k->alloc(&p, n * sizeof(float)), 0, "%s: allocation failed", k->name);
-    cr_assert_eq(k->upload(p, src, n * sizeof(float), NULL), 0, "%s: upload failed", k->name);
-    return p;
-}
-
 void tsup_pp_run_exec(const pdl_pp_kernels *k, const tsup_pp_case *c, tsup_pp_result *out)
 {
-    size_t plane = (size_t)c->in_h * c->in_w;
-    float *logits = to_exec(k, c->logits, plane * c->opt.classes);
-    float *center = to_exec(k, c->center, plane);
-    float *offset = to_exec(k, c->offset, 2 * plane);
+    pdl_pp_heads h;
+    cr_assert_eq(tsup_pp_heads_upload(k, c, &h), 0, "%s: allocation or upload failed", k->name);
     pdl_pp_options opt = c->opt;
     opt.isthing = c->isthing;
     pdl_pp_context *ctx;
     pdl_error err;
     pdl_status st = pdl_pp_init(&ctx, k, NULL, &opt, &err);
     cr_assert_eq(st, PDL_OK, "%s", err.msg);
-    pdl_pp_heads h = {logits,      center,      offset,     c->in_h,
-                      c->in_w,     c->resize_h, c->resize_w, c->out_h,
-                      c->out_w,    c->offset_scale_y, c->offset_scale_x};
     pdl_pp_result r;
     st = pdl_pp_run(ctx, &h, &r, &err);
     cr_assert_eq(st, PDL_OK, "%s", err.msg);
     copy_result(&r, out);
     pdl_pp_free(ctx);
-    k->release(logits);
-    k->release(center);
-    k->release(offset);
+    tsup_pp_heads_release(k, &h);
 }
 
 void tsup_pp_run_cpu(const tsup_pp_case *c, int threads, tsup_pp_result *out)

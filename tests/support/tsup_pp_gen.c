@@ -23,6 +23,43 @@ double tsup_pp_uniform(uint64_t *s)
     return (double)(tsup_pp_rng(s) >> 11) * (1.0 / 9007199254740992.0);
 }
 
+static int upload_floats(const pdl_pp_kernels *k, const float *src, size_t n, const float **dst)
+{
+    void *p = NULL;
+    if (k->alloc(&p, n * sizeof(float)))
+        return -1;
+    if (k->upload(p, src, n * sizeof(float), NULL)) {
+        k->release(p);
+        return -1;
+    }
+    *dst = p;
+    return 0;
+}
+
+int tsup_pp_heads_upload(const pdl_pp_kernels *k, const tsup_pp_case *c, pdl_pp_heads *h)
+{
+    size_t plane = (size_t)c->in_h * c->in_w;
+    *h = (pdl_pp_heads){NULL,        NULL,        NULL,     c->in_h,          c->in_w,
+                        c->resize_h, c->resize_w, c->out_h, c->out_w, c->offset_scale_y,
+                        c->offset_scale_x};
+    if (upload_floats(k, c->logits, plane * c->opt.classes, &h->semantic) ||
+        upload_floats(k, c->center, plane, &h->center) ||
+        upload_floats(k, c->offset, 2 * plane, &h->offset)) {
+        tsup_pp_heads_release(k, h);
+        return -1;
+    }
+    return 0;
+}
+
+void tsup_pp_heads_release(const pdl_pp_kernels *k, pdl_pp_heads *h)
+{
+    const float *t[3] = {h->semantic, h->center, h->offset};
+    for (int i = 0; i < 3; i++)
+        if (t[i])
+            k->release((void *)t[i]);
+    h->semantic = h->center = h->offset = NULL;
+}
+
 void tsup_pp_case_alloc(tsup_pp_case *c, int classes, int in_h, int in_w, int stride, int out_h,
                         int out_w)
 {
