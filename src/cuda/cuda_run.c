@@ -61,6 +61,15 @@ static pdl_status planar(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int t
     return PDL_OK;
 }
 
+/* Op i's cuDNN graph (a conv or the max pool). */
+static pdl_status run_graph(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int i,
+                            pdl_error *err)
+{
+    void *ptr[PDL_CONV_UID_Y];
+    pdl_cudnn_op_pointers(&sh->model->ops[i], n->t, sh->weight[i], sh->bias[i], ptr);
+    return pdl_cudnn_graph_run(&n->graphs[i], sh->cudnn, ptr, sh->workspace, err);
+}
+
 static pdl_status run_conv(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int i,
                            pdl_error *err)
 {
@@ -74,9 +83,7 @@ static pdl_status run_conv(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int
         return pdl_cublas_conv1x1(sh->lt, sh->precision, &io, c->relu, sh->workspace,
                                   PDL_CUDA_LT_WORKSPACE, sh->stream, err);
     }
-    void *ptr[PDL_CONV_UID_Y] = {n->t[op->in[0]], sh->weight[i], sh->bias[i],
-                                 c->residual >= 0 ? n->t[c->residual] : NULL, n->t[op->out]};
-    return pdl_cudnn_graph_run(&n->graphs[i], sh->cudnn, ptr, sh->workspace, err);
+    return run_graph(n, sh, i, err);
 }
 
 static pdl_status run_dense(const pdl_cuda_net *n, const pdl_cuda_shared *sh, const pdl_op *op,
@@ -144,10 +151,9 @@ static pdl_status run_ops(pdl_cuda_net *n, const pdl_cuda_shared *sh, bool stage
         const pdl_op *op = &m->ops[i];
         if (op->kind == PDL_OP_CONV)
             st = run_conv(n, sh, i, err);
-        else if (op->kind == PDL_OP_MAXPOOL) {
-            void *ptr[PDL_CONV_UID_Y] = {n->t[op->in[0]], NULL, NULL, NULL, n->t[op->out]};
-            st = pdl_cudnn_graph_run(&n->graphs[i], sh->cudnn, ptr, sh->workspace, err);
-        } else
+        else if (op->kind == PDL_OP_MAXPOOL)
+            st = run_graph(n, sh, i, err);
+        else
             st = run_dense(n, sh, op, err);
         if (st == PDL_OK && stages)
             st = dump_stages(n, sh, op->out, err);

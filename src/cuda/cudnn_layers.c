@@ -311,6 +311,8 @@ pdl_status pdl_cudnn_maxpool_describe(const pdl_op *op, pdl_shape in, pdl_shape 
 
 void pdl_cudnn_graph_free(pdl_cudnn_graph *d)
 {
+    if (d->pack)
+        cudnnBackendDestroyDescriptor(d->pack);
     if (d->plan)
         cudnnBackendDestroyDescriptor(d->plan);
     if (d->graph)
