@@ -71,6 +71,11 @@ typedef struct pdl_cuda_net {
     float *heads_dev, *heads_host; /* planar float head outputs (pinned on the host) */
     float *stages_dev, *stages_host;
     size_t head_floats, stage_floats;
+    /* the ops captured as a CUDA graph (cuda_run.c) */
+    cudaGraphExec_t exec;     /* NULL until captured */
+    void *exec_workspace;     /* the shared workspace the capture holds */
+    int eager_runs, graph_launches;
+    char graph_note[PDL_ERROR_MSG_MAX]; /* why runs stay eager; "" while none failed */
 } pdl_cuda_net;
 
 /* Plans every layer for a padded input of hp x wp and allocates its buffers;

@@ -4,8 +4,23 @@
  * cuBLASLt, dense kernels); the heads, and on request every stage right after
  * the op that wrote it (later ops may reuse its buffer), are converted to
  * planar float on the device and downloaded; then the stream is waited for.
+ *
+ * The op sequence of a net is the same on every run and every pointer in it
+ * (activations, weights, scratch, cuDNN variant packs) is fixed when the net
+ * is created, except the shared workspace, which moves when a larger net
+ * grows it. So after a first eager run the sequence is captured once as a
+ * CUDA graph and replayed with one cudaGraphLaunch, which saves the host the
+ * cost of ~100 cuDNN executions and kernel launches a run; a workspace move
+ * drops the graph and the next run captures anew. Capture is thread-local
+ * (other threads may allocate pinned memory meanwhile) on our non-blocking
+ * stream. Some cuDNN engines cannot be captured: when capture or
+ * instantiation fails, that net runs eagerly from then on and
+ * pdl_cuda_net.graph_note (the backend stats' note) says why. Runs that dump
+ * stages are eager too (they add copies after every op).
  */
 #include "cuda_internal.h"
+
+#include <stdio.h>
 
 #include "cublas_conv1x1.h"
 #include "cuda_check.h"
@@ -142,8 +157,9 @@ static pdl_status alloc_stages(pdl_cuda_net *n, const pdl_model *m, pdl_error *e
     return PDL_OK;
 }
 
-static pdl_status run_ops(pdl_cuda_net *n, const pdl_cuda_shared *sh, bool stages,
-                          pdl_error *err)
+/* Queues every op on the stream, with the stage copies when asked. */
+static pdl_status queue_ops(pdl_cuda_net *n, const pdl_cuda_shared *sh, bool stages,
+                            pdl_error *err)
 {
     const pdl_model *m = sh->model;
     pdl_status st = stages ? dump_stages(n, sh, 0, err) : PDL_OK;
@@ -158,6 +174,55 @@ static pdl_status run_ops(pdl_cuda_net *n, const pdl_cuda_shared *sh, bool stage
         if (st == PDL_OK && stages)
             st = dump_stages(n, sh, op->out, err);
     }
+    return st;
+}
+
+/* Records queue_ops in n->exec. On failure n->exec stays NULL and
+ * n->graph_note says why; the stream is out of capture mode either way. */
+static void capture(pdl_cuda_net *n, const pdl_cuda_shared *sh)
+{
+    pdl_error inner;
+    pdl_status st = PDL_OK;
+    cudaGraph_t graph = NULL;
+    cudaError_t e = cudaStreamBeginCapture(sh->stream, cudaStreamCaptureModeThreadLocal);
+    if (e == cudaSuccess) {
+        st = queue_ops(n, sh, false, &inner);
+        cudaError_t end = cudaStreamEndCapture(sh->stream, &graph);
+        e = st == PDL_OK ? end : cudaSuccess;
+    }
+    if (e == cudaSuccess && st == PDL_OK)
+        e = cudaGraphInstantiate(&n->exec, graph, 0);
+    if (graph)
+        cudaGraphDestroy(graph);
+    if (e == cudaSuccess && st == PDL_OK) {
+        n->exec_workspace = sh->workspace;
+        return;
+    }
+    n->exec = NULL;
+    cudaGetLastError(); /* clear it, or the next kernel launch's check reports it */
+    snprintf(n->graph_note, sizeof n->graph_note,
+             "CUDA graph capture failed, runs stay eager: %.440s",
+             st != PDL_OK ? inner.msg : cudaGetErrorString(e));
+}
+
+/* The first run of a net is eager (cuDNN and cuBLASLt do their lazy set-up
+ * outside a capture); the next captures and every later one replays. */
+static pdl_status run_ops(pdl_cuda_net *n, const pdl_cuda_shared *sh, bool stages,
+                          pdl_error *err)
+{
+    if (n->exec && n->exec_workspace != sh->workspace) {
+        cudaGraphExecDestroy(n->exec);
+        n->exec = NULL;
+    }
+    if (!stages && !n->exec && n->eager_runs > 0 && !n->graph_note[0])
+        capture(n, sh);
+    if (!stages && n->exec) {
+        PDL_CUDA(cudaGraphLaunch(n->exec, sh->stream));
+        n->graph_launches++;
+        return PDL_OK;
+    }
+    pdl_status st = queue_ops(n, sh, stages, err);
+    n->eager_runs += st == PDL_OK;
     return st;
 }
 
