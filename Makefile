@@ -97,9 +97,10 @@ $(CUDA_LIB): $(CUDA_OBJ)
 	    -Xlinker -rpath,$(CUDA_HOME)/lib64
 
 # The cuDNN descriptor tests link cuDNN, so they are a binary of their own,
-# with the src/cuda files that need no kernels (cudnn_*.c, cuda_check.c).
+# with the src/cuda files that need no kernels (cudnn_*.c, cuda_check.c,
+# cuda_weight_pack.c).
 CUDA_TEST_OBJ := $(patsubst %.c,$(BUILD)/obj/cuda/%.o,$(wildcard tests/cuda/test_*.c) \
-                   $(wildcard src/cuda/cudnn_*.c) src/cuda/cuda_check.c)
+                   $(wildcard src/cuda/cudnn_*.c) src/cuda/cuda_check.c src/cuda/cuda_weight_pack.c)
 $(BUILD)/obj/cuda/tests/cuda/%.o: tests/cuda/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Isrc/cuda -I$(CUDA_HOME)/include $(CFLAGS) $(DEPFLAGS) -c $< -o $@

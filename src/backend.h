@@ -37,6 +37,9 @@ typedef struct pdl_backend_stats {
     size_t scratch_bytes; /* primitives' shared scratchpad */
     size_t weight_bytes;  /* weights as the device holds them */
     size_t output_bytes;  /* full-size outputs and stage copies */
+    int graph_launches;   /* runs of the current plan replayed from a CUDA graph */
+    char note[PDL_ERROR_MSG_MAX]; /* why the current plan runs slower than it could
+                                     (a CUDA graph capture failed); "" when nothing */
 } pdl_backend_stats;
 
 /* What a backend's run() reads, per image, the batch's images one after the

@@ -223,6 +223,8 @@ static void cuda_stats(void *ctx, pdl_backend_stats *out)
         for (int i = 0; i < m->nops; i++)
             out->own_ops += m->ops[i].kind != PDL_OP_CONV && m->ops[i].kind != PDL_OP_MAXPOOL;
         out->arena_bytes = c->current->arena_bytes;
+        out->graph_launches = c->current->graph_launches;
+        memcpy(out->note, c->current->graph_note, sizeof out->note);
     }
     out->scratch_bytes = c->sh.workspace_size;
     out->weight_bytes = c->sh.weight_bytes;

@@ -73,6 +73,11 @@ typedef struct pdl_cuda_net {
     float *full_dev, *full_host;   /* PDL_RUN_FULL's, made when first asked for */
     float *stages_dev, *stages_host;
     size_t head_floats, full_floats, stage_floats; /* per image */
+    /* the ops captured as a CUDA graph (cuda_run.c) */
+    cudaGraphExec_t exec;     /* NULL until captured */
+    void *exec_workspace;     /* the shared workspace the capture holds */
+    int eager_runs, graph_launches;
+    char graph_note[PDL_ERROR_MSG_MAX]; /* why runs stay eager; "" while none failed */
 } pdl_cuda_net;
 
 /* "a 2048x1024 input" or "a batch of 4 2048x1024 inputs", for messages. */

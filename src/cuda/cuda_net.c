@@ -249,6 +249,8 @@ void pdl_cuda_net_free(pdl_cuda_net *n)
 {
     if (!n)
         return;
+    if (n->exec)
+        cudaGraphExecDestroy(n->exec);
     for (int i = 0; n->graphs && i < n->nops; i++)
         pdl_cudnn_graph_free(&n->graphs[i]);
     free(n->graphs);

@@ -8,9 +8,23 @@
  * kernel (pdl_dense_heads_up, pdl_heads_upsample_full's values). Under
  * PDL_RUN_DEVICE the heads stay there for the CUDA post-processing executor;
  * else they are downloaded. Then the stream is waited for.
+ *
+ * The op sequence of a net is the same on every run and every pointer in it
+ * (activations, weights, scratch, cuDNN variant packs) is fixed when the net
+ * is created, except the shared workspace, which moves when a larger net
+ * grows it. So after a first eager run the sequence is captured once as a
+ * CUDA graph and replayed with one cudaGraphLaunch, which saves the host the
+ * cost of ~100 cuDNN executions and kernel launches a run; a workspace move
+ * drops the graph and the next run captures anew. Capture is thread-local
+ * (other threads may allocate pinned memory meanwhile) on our non-blocking
+ * stream. Some cuDNN engines cannot be captured: when capture or
+ * instantiation fails, that net runs eagerly from then on and
+ * pdl_cuda_net.graph_note (the backend stats' note) says why. Runs that dump
+ * stages are eager too (they add copies after every op).
  */
 #include "cuda_internal.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "cublas_conv1x1.h"
@@ -73,6 +87,15 @@ static pdl_status planar(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int t
     return PDL_OK;
 }
 
+/* Op i's cuDNN graph (a conv or the max pool). */
+static pdl_status run_graph(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int i,
+                            pdl_error *err)
+{
+    void *ptr[PDL_CONV_UID_Y];
+    pdl_cudnn_op_pointers(&sh->model->ops[i], n->t, sh->weight[i], sh->bias[i], ptr);
+    return pdl_cudnn_graph_run(&n->graphs[i], sh->cudnn, ptr, sh->workspace, err);
+}
+
 static pdl_status run_conv(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int i,
                            pdl_error *err)
 {
@@ -86,9 +109,7 @@ static pdl_status run_conv(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int
         return pdl_cublas_conv1x1(sh->lt, sh->precision, &io, c->relu, sh->workspace,
                                   PDL_CUDA_LT_WORKSPACE, sh->stream, err);
     }
-    void *ptr[PDL_CONV_UID_Y] = {n->t[op->in[0]], sh->weight[i], sh->bias[i],
-                                 c->residual >= 0 ? n->t[c->residual] : NULL, n->t[op->out]};
-    return pdl_cudnn_graph_run(&n->graphs[i], sh->cudnn, ptr, sh->workspace, err);
+    return run_graph(n, sh, i, err);
 }
 
 static pdl_status run_dense(const pdl_cuda_net *n, const pdl_cuda_shared *sh, const pdl_op *op,
@@ -146,8 +167,9 @@ static pdl_status dump_stages(pdl_cuda_net *n, const pdl_cuda_shared *sh, int t,
     return PDL_OK;
 }
 
-static pdl_status run_ops(pdl_cuda_net *n, const pdl_cuda_shared *sh, bool stages,
-                          pdl_error *err)
+/* Queues every op on the stream, with the stage copies when asked. */
+static pdl_status queue_ops(pdl_cuda_net *n, const pdl_cuda_shared *sh, bool stages,
+                            pdl_error *err)
 {
     const pdl_model *m = sh->model;
     pdl_status st = stages ? dump_stages(n, sh, 0, err) : PDL_OK;
@@ -155,14 +177,62 @@ static pdl_status run_ops(pdl_cuda_net *n, const pdl_cuda_shared *sh, bool stage
         const pdl_op *op = &m->ops[i];
         if (op->kind == PDL_OP_CONV)
             st = run_conv(n, sh, i, err);
-        else if (op->kind == PDL_OP_MAXPOOL) {
-            void *ptr[PDL_CONV_UID_Y] = {n->t[op->in[0]], NULL, NULL, NULL, n->t[op->out]};
-            st = pdl_cudnn_graph_run(&n->graphs[i], sh->cudnn, ptr, sh->workspace, err);
-        } else
+        else if (op->kind == PDL_OP_MAXPOOL)
+            st = run_graph(n, sh, i, err);
+        else
             st = run_dense(n, sh, op, err);
         if (st == PDL_OK && stages)
             st = dump_stages(n, sh, op->out, err);
     }
+    return st;
+}
+
+/* Records queue_ops in n->exec. On failure n->exec stays NULL and
+ * n->graph_note says why; the stream is out of capture mode either way. */
+static void capture(pdl_cuda_net *n, const pdl_cuda_shared *sh)
+{
+    pdl_error inner;
+    pdl_status st = PDL_OK;
+    cudaGraph_t graph = NULL;
+    cudaError_t e = cudaStreamBeginCapture(sh->stream, cudaStreamCaptureModeThreadLocal);
+    if (e == cudaSuccess) {
+        st = queue_ops(n, sh, false, &inner);
+        cudaError_t end = cudaStreamEndCapture(sh->stream, &graph);
+        e = st == PDL_OK ? end : cudaSuccess;
+    }
+    if (e == cudaSuccess && st == PDL_OK)
+        e = cudaGraphInstantiate(&n->exec, graph, 0);
+    if (graph)
+        cudaGraphDestroy(graph);
+    if (e == cudaSuccess && st == PDL_OK) {
+        n->exec_workspace = sh->workspace;
+        return;
+    }
+    n->exec = NULL;
+    cudaGetLastError(); /* clear it, or the next kernel launch's check reports it */
+    snprintf(n->graph_note, sizeof n->graph_note,
+             "CUDA graph capture failed, runs stay eager: %.440s",
+             st != PDL_OK ? inner.msg : cudaGetErrorString(e));
+}
+
+/* The first run of a net is eager (cuDNN and cuBLASLt do their lazy set-up
+ * outside a capture); the next captures and every later one replays. */
+static pdl_status run_ops(pdl_cuda_net *n, const pdl_cuda_shared *sh, bool stages,
+                          pdl_error *err)
+{
+    if (n->exec && n->exec_workspace != sh->workspace) {
+        cudaGraphExecDestroy(n->exec);
+        n->exec = NULL;
+    }
+    if (!stages && !n->exec && n->eager_runs > 0 && !n->graph_note[0])
+        capture(n, sh);
+    if (!stages && n->exec) {
+        PDL_CUDA(cudaGraphLaunch(n->exec, sh->stream));
+        n->graph_launches++;
+        return PDL_OK;
+    }
+    pdl_status st = queue_ops(n, sh, stages, err);
+    n->eager_runs += st == PDL_OK;
     return st;
 }
 

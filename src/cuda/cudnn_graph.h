@@ -9,7 +9,11 @@
  * pdl_cudnn_graph_plan (cudnn_plan.c) then needs a cuDNN handle for the
  * operation graph, the heuristics and the execution plan.
  *
- * Variant-pack ids (the same in every layer's graph): PDL_CONV_UID_*.
+ * Variant-pack ids (the same in every layer's graph): PDL_CONV_UID_*. A net's
+ * device pointers are fixed when it is created, so each graph keeps its
+ * variant pack (pdl_cudnn_graph_bind) and builds a new one only when a
+ * pointer changes, which in practice is the shared workspace moving when it
+ * grows for a larger net. Binding needs no GPU either.
  */
 #ifndef PDL_CUDNN_GRAPH_H
 #define PDL_CUDNN_GRAPH_H
@@ -38,6 +42,9 @@ typedef struct pdl_cudnn_graph {
     /* set by pdl_cudnn_graph_plan */
     cudnnBackendDescriptor_t graph, plan;
     int64_t workspace; /* bytes the plan needs */
+    /* set by pdl_cudnn_graph_bind: the variant pack and the pointers in it */
+    cudnnBackendDescriptor_t pack;
+    void *bound[PDL_CONV_UID_Y], *bound_workspace;
 } pdl_cudnn_graph;
 
 /* Builds and finalizes the host-side descriptors of conv `c` from input shape
@@ -59,9 +66,20 @@ pdl_status pdl_cudnn_maxpool_describe(const pdl_op *op, int batch, pdl_shape in,
 pdl_status pdl_cudnn_graph_plan(pdl_cudnn_graph *d, cudnnHandle_t handle, const char *name,
                                pdl_error *err);
 
-/* Runs the plan on stream-ordered handle: ptr[uid - 1] is the device pointer
- * of tensor uid (NULL for those the graph lacks). */
-pdl_status pdl_cudnn_graph_run(const pdl_cudnn_graph *d, cudnnHandle_t handle,
+/* The variant-pack pointers of model op `op` (a conv or the max pool): t[] are
+ * the tensors' device buffers, w and b the conv's weights and bias. */
+void pdl_cudnn_op_pointers(const pdl_op *op, void *const *t, void *w, void *b,
+                           void *ptr[PDL_CONV_UID_Y]);
+
+/* Makes d->pack hold ptr (ptr[uid - 1] is the device pointer of tensor uid,
+ * NULL for those the graph lacks) and workspace; keeps the pack it has when
+ * they are the ones it holds. Fails (PDL_ERR_ARG) when the pointers given are
+ * not exactly the graph's non-virtual tensors. */
+pdl_status pdl_cudnn_graph_bind(pdl_cudnn_graph *d, void *const ptr[PDL_CONV_UID_Y],
+                                void *workspace, pdl_error *err);
+
+/* Binds (above) and runs the plan on stream-ordered handle. */
+pdl_status pdl_cudnn_graph_run(pdl_cudnn_graph *d, cudnnHandle_t handle,
                                void *const ptr[PDL_CONV_UID_Y], void *workspace, pdl_error *err);
 
 void pdl_cudnn_graph_free(pdl_cudnn_graph *d);

@@ -313,6 +313,8 @@ pdl_status pdl_cudnn_maxpool_describe(const pdl_op *op, int batch, pdl_shape in,
 
 void pdl_cudnn_graph_free(pdl_cudnn_graph *d)
 {
+    if (d->pack)
+        cudnnBackendDestroyDescriptor(d->pack);
     if (d->plan)
         cudnnBackendDestroyDescriptor(d->plan);
     if (d->graph)

@@ -1,5 +1,7 @@
 /* cudnn_plan.c - the half of a conv layer's cuDNN graph that needs a handle
- * (a GPU): operation graph, heuristics, execution plan, and running it.
+ * (a GPU): operation graph, heuristics, execution plan, and running it with
+ * the variant pack built once per set of pointers (binding, checked against
+ * the graph's tensors, needs no GPU).
  *
  * Heuristics mode A ranks engine configurations; we take the first that
  * finalizes into a plan. How TF32 is expressed: cuDNN 9 has no math-mode
@@ -11,6 +13,7 @@
 #include "cudnn_graph.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "cuda_check.h"
 
@@ -132,9 +135,64 @@ pdl_status pdl_cudnn_graph_plan(pdl_cudnn_graph *d, cudnnHandle_t handle, const 
                                    pdl_precision_name(d->precision), inner.msg);
 }
 
-pdl_status pdl_cudnn_graph_run(const pdl_cudnn_graph *d, cudnnHandle_t handle,
-                               void *const ptr[PDL_CONV_UID_Y], void *workspace, pdl_error *err)
+void pdl_cudnn_op_pointers(const pdl_op *op, void *const *t, void *w, void *b,
+                           void *ptr[PDL_CONV_UID_Y])
 {
+    bool conv = op->kind == PDL_OP_CONV;
+    ptr[PDL_CONV_UID_X - 1] = t[op->in[0]];
+    ptr[PDL_CONV_UID_W - 1] = conv ? w : NULL;
+    ptr[PDL_CONV_UID_B - 1] = conv ? b : NULL;
+    ptr[PDL_CONV_UID_R - 1] = conv && op->conv.residual >= 0 ? t[op->conv.residual] : NULL;
+    ptr[PDL_CONV_UID_Y - 1] = t[op->out];
+}
+
+/* Bit uid - 1 set for each uid of the graph's non-virtual tensors. */
+static pdl_status graph_uids(const pdl_cudnn_graph *d, unsigned *mask, pdl_error *err)
+{
+    *mask = 0;
+    for (int i = 0; i < d->ntensors; i++) {
+        bool is_virtual;
+        int64_t uid, n;
+        PDL_CUDNN(cudnnBackendGetAttribute(d->tensors[i], CUDNN_ATTR_TENSOR_IS_VIRTUAL,
+                                           CUDNN_TYPE_BOOLEAN, 1, &n, &is_virtual));
+        if (is_virtual)
+            continue;
+        PDL_CUDNN(cudnnBackendGetAttribute(d->tensors[i], CUDNN_ATTR_TENSOR_UNIQUE_ID,
+                                           CUDNN_TYPE_INT64, 1, &n, &uid));
+        if (uid < 1 || uid > PDL_CONV_UID_Y)
+            return pdl_fail(err, PDL_ERR_ARG, "cuDNN variant pack: graph tensor uid %lld unknown",
+                            (long long)uid);
+        *mask |= 1u << (uid - 1);
+    }
+    return PDL_OK;
+}
+
+/* The pointers given must be exactly the graph's tensors: cuDNN would only
+ * notice at execution, on the GPU, and with a vaguer message. */
+static pdl_status check_pointers(const pdl_cudnn_graph *d, void *const ptr[PDL_CONV_UID_Y],
+                                 pdl_error *err)
+{
+    static const char *const names[PDL_CONV_UID_Y] = {"X", "W", "B", "R", "Y"};
+    unsigned want;
+    pdl_status st = graph_uids(d, &want, err);
+    for (int i = 0; i < PDL_CONV_UID_Y && st == PDL_OK; i++)
+        if ((bool)(want >> i & 1) != (ptr[i] != NULL))
+            st = pdl_fail(err, PDL_ERR_ARG, "cuDNN variant pack: tensor %s (uid %d) %s", names[i],
+                          i + 1, ptr[i] ? "is not in the graph" : "has no device pointer");
+    return st;
+}
+
+pdl_status pdl_cudnn_graph_bind(pdl_cudnn_graph *d, void *const ptr[PDL_CONV_UID_Y],
+                                void *workspace, pdl_error *err)
+{
+    if (d->pack && d->bound_workspace == workspace && !memcmp(d->bound, ptr, sizeof d->bound))
+        return PDL_OK;
+    if (d->pack)
+        cudnnBackendDestroyDescriptor(d->pack);
+    d->pack = NULL;
+    pdl_status st = check_pointers(d, ptr, err);
+    if (st != PDL_OK)
+        return st;
     int64_t uids[PDL_CONV_UID_Y], n = 0;
     void *ptrs[PDL_CONV_UID_Y];
     for (int i = 0; i < PDL_CONV_UID_Y; i++)
@@ -154,9 +212,22 @@ pdl_status pdl_cudnn_graph_run(const pdl_cudnn_graph *d, cudnnHandle_t handle,
                                      1, &workspace);
     if (s == CUDNN_STATUS_SUCCESS)
         s = cudnnBackendFinalize(pack);
-    if (s == CUDNN_STATUS_SUCCESS)
-        s = cudnnBackendExecute(handle, d->plan, pack);
-    cudnnBackendDestroyDescriptor(pack);
-    PDL_CUDNN(s);
+    if (s != CUDNN_STATUS_SUCCESS) {
+        cudnnBackendDestroyDescriptor(pack);
+        PDL_CUDNN(s);
+    }
+    d->pack = pack;
+    memcpy(d->bound, ptr, sizeof d->bound);
+    d->bound_workspace = workspace;
+    return PDL_OK;
+}
+
+pdl_status pdl_cudnn_graph_run(pdl_cudnn_graph *d, cudnnHandle_t handle,
+                               void *const ptr[PDL_CONV_UID_Y], void *workspace, pdl_error *err)
+{
+    pdl_status st = pdl_cudnn_graph_bind(d, ptr, workspace, err);
+    if (st != PDL_OK)
+        return st;
+    PDL_CUDNN(cudnnBackendExecute(handle, d->plan, d->pack));
     return PDL_OK;
 }
