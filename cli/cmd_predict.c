@@ -4,6 +4,10 @@
  * folder and the stages overlap: decode threads (read, decode, resize,
  * normalise) -> this thread (network + post-processing, which reuse their
  * per-size plans) -> write threads (PNGs, JSON, the JSON line on stdout).
+ * One decode and one write thread by default when the network runs on the
+ * CPU (it wants the cores); with CUDA the host work is what limits a folder,
+ * so half the other cores decode and as many write (--io-threads overrides).
+ * With more than one, images reach the network and stdout out of input order.
  * With --batch N the network stage takes up to N consecutive decoded images
  * of one prepared size and runs them through the network together; an image
  * of another size ends the batch (and starts the next one), as does the end
@@ -33,6 +37,8 @@
 #include "make_dirs.h"
 #include "queue.h"
 
+#define MAX_IO_THREADS 64
+
 static const char usage[] =
     "usage: panoptic predict MODEL INPUT... -o OUTDIR [options]\n"
     "\n"
@@ -49,6 +55,9 @@ static const char usage[] =
     "                        network at once (default 1, at most 64); each JSON\n"
     "                        line's network ms is then its batch's time / its size\n"
     "      --precision P     CUDA network arithmetic: fp32 (default), tf32 or fp16\n"
+    "      --io-threads N    decode threads, and as many write threads (default:\n"
+    "                        1 on the CPU; with CUDA, half the other cores); with\n"
+    "                        N > 1 the JSON lines come in completion order\n"
     "      --size S          test resize: shortest edge S (0 = keep the image size;\n"
     "                        default: the model's)\n"
     "      --max-size M      cap on the longest edge after resize (0 = none)\n"
@@ -86,7 +95,8 @@ typedef struct run {
     const char *outdir;
     pdl_output_options outputs;
     bool progress;
-    int batch; /* --batch */
+    int batch;      /* --batch */
+    int io_threads; /* decode threads, and as many write threads */
     pdl_queue decoded, inferred;
     atomic_size_t next_to_decode;
     atomic_int decoders_left;
@@ -375,30 +385,40 @@ static void infer_batch(run *r, job **batch, int n)
 
 static void run_pipeline(run *r)
 {
-    int decoders = 1, writers = 1;
-    pthread_t dec[2], wr[2];
+    int n_io = r->io_threads;
+    pthread_t dec[MAX_IO_THREADS], wr[MAX_IO_THREADS];
     atomic_init(&r->next_to_decode, 0);
-    atomic_init(&r->decoders_left, decoders);
-    for (int i = 0; i < decoders; i++)
+    atomic_init(&r->decoders_left, n_io);
+    for (int i = 0; i < n_io; i++) {
         pthread_create(&dec[i], NULL, decode_worker, r);
-    for (int i = 0; i < writers; i++)
         pthread_create(&wr[i], NULL, write_worker, r);
+    }
     job *held = NULL, *batch[PDL_MAX_BATCH];
     int n;
     while ((n = next_batch(r, &held, batch)) > 0)
         infer_batch(r, batch, n);
     pdl_queue_close(&r->inferred);
-    for (int i = 0; i < decoders; i++)
+    for (int i = 0; i < n_io; i++) {
         pthread_join(dec[i], NULL);
-    for (int i = 0; i < writers; i++)
         pthread_join(wr[i], NULL);
+    }
+}
+
+/* --io-threads by default: see the header comment. */
+static int default_io_threads(const pdl_engine *e)
+{
+    if (strcmp(pdl_engine_backend_name(e), "cpu") == 0)
+        return 1;
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    long n = (cores - 1) / 2;
+    return n < 1 ? 1 : n > MAX_IO_THREADS ? MAX_IO_THREADS : (int)n;
 }
 
 int cmd_predict(int argc, char **argv)
 {
     enum { OPT_DEVICE = 256, OPT_THREADS, OPT_BATCH, OPT_SIZE, OPT_MAX_SIZE, OPT_SEMANTIC, OPT_INSTANCE, OPT_VIS,
            OPT_SHARD, OPT_RESUME, OPT_THRESHOLD, OPT_NMS, OPT_TOPK, OPT_STUFF, OPT_COMPAT, OPT_DUMP,
-           OPT_PRECISION };
+           OPT_PRECISION, OPT_IO_THREADS };
     static const struct option options[] = {
         {"output", required_argument, NULL, 'o'},        {"device", required_argument, NULL, OPT_DEVICE},
         {"threads", required_argument, NULL, OPT_THREADS}, {"size", required_argument, NULL, OPT_SIZE},
@@ -410,7 +430,8 @@ int cmd_predict(int argc, char **argv)
         {"top-k", required_argument, NULL, OPT_TOPK},    {"stuff-area", required_argument, NULL, OPT_STUFF},
         {"compat", required_argument, NULL, OPT_COMPAT}, {"dump-tensors", required_argument, NULL, OPT_DUMP},
         {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
-        {"precision", required_argument, NULL, OPT_PRECISION}, {NULL, 0, NULL, 0}};
+        {"precision", required_argument, NULL, OPT_PRECISION},
+        {"io-threads", required_argument, NULL, OPT_IO_THREADS}, {NULL, 0, NULL, 0}};
     pdl_engine_options eo;
     pdl_engine_options_default(&eo);
     run r = {.batch = 1};
@@ -438,6 +459,11 @@ int cmd_predict(int argc, char **argv)
         case OPT_PRECISION:
             if (pdl_precision_parse(optarg, &eo.device.precision, &err) != PDL_OK)
                 return cli_usage_error("predict", "%s", err.msg);
+            break;
+        case OPT_IO_THREADS:
+            if (!parse_int(optarg, 1, MAX_IO_THREADS, &r.io_threads))
+                return cli_usage_error("predict", "bad --io-threads '%s' (1..%d)", optarg,
+                                       MAX_IO_THREADS);
             break;
         case OPT_SIZE:
             if (!parse_int(optarg, 0, 16384, &eo.short_edge))
@@ -531,6 +557,8 @@ int cmd_predict(int argc, char **argv)
         fprintf(stderr, "panoptic: %zu images on %s%s\n", inputs.count, pdl_engine_device(r.engine),
                 inputs.skipped ? " (non-image files skipped)" : "");
 
+    if (!r.io_threads)
+        r.io_threads = default_io_threads(r.engine);
     r.inputs = &inputs;
     r.outdir = outdir;
     r.progress = !quiet && isatty(STDERR_FILENO);

@@ -166,6 +166,11 @@ const char *pdl_engine_fallback_note(const pdl_engine *e)
     return e->note;
 }
 
+const char *pdl_engine_backend_name(const pdl_engine *e)
+{
+    return e->backend.ops->name;
+}
+
 /* The image as the network reads it: 8-bit RGB resized (or copied), then,
  * for a backend taking floats, normalised and padded. */
 pdl_status pdl_engine_prepare_input(const pdl_engine *e, const pdl_image *img,

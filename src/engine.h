@@ -58,6 +58,8 @@ const pdl_config *pdl_engine_config(const pdl_engine *e);
 /* "cpu (oneDNN 2.6.3, 2 threads)"; and the note of an auto fallback, or "". */
 const char *pdl_engine_device(const pdl_engine *e);
 const char *pdl_engine_fallback_note(const pdl_engine *e);
+/* The backend that runs the network: "cpu" or "cuda". */
+const char *pdl_engine_backend_name(const pdl_engine *e);
 
 pdl_status pdl_engine_prepare_input(const pdl_engine *e, const pdl_image *img,
                                     pdl_engine_input *in, pdl_error *err);

@@ -115,7 +115,8 @@ python3 -c "import json; assert len(json.load(open('$tmp/k/predictions.json'))['
 # short, and a failed decode inside a batch is reported alone. At native size
 # (--size 0) the three sizes stay apart; with --size 40, A (not resized) and C
 # (resized to 40x56) share batches, so one batch mixes the fused and the
-# full-size output paths.
+# full-size output paths. "4t3" is --batch 4 with three decode and three
+# write threads (images then reach the network out of order).
 "$BIN" synth -n 6 -o "$tmp/bA" --seed 1002 --size 40x56
 "$BIN" synth -n 2 -o "$tmp/bB" --seed 1003 --size 48x64
 "$BIN" synth -n 2 -o "$tmp/bC" --seed 1004 --size 80x112
@@ -129,14 +130,17 @@ for src in A0 A1 B0 A2 A3 A4 A5 C0 C1 B1; do
 done
 : >"$tmp/mixed/img04z.png"
 for size in 0 40; do
-    for b in 1 4; do
+    for b in 1 4 4t3; do
         rc=0
-        predict "$tmp/mixed" -o "$tmp/batch${b}_$size" --size "$size" --batch "$b" \
+        predict "$tmp/mixed" -o "$tmp/batch${b}_$size" --size "$size" --batch "${b%t*}" \
+            --io-threads "$([ "$b" = 4t3 ] && echo 3 || echo 1)" \
             >"$tmp/lb$b" 2>"$tmp/eb$b" || rc=$?
         [ "$rc" -eq 1 ] || fail "--batch $b --size $size: exit $rc, expected 1 (one empty PNG)"
         grep -q "img04z.png" "$tmp/eb$b" || fail "--batch $b: the empty PNG is not named"
+        [ "$(wc -l <"$tmp/lb$b")" -eq 11 ] || fail "--batch $b: $(wc -l <"$tmp/lb$b") JSON lines, expected 11"
     done
-    /usr/bin/python3 - "$tmp/batch1_$size" "$tmp/batch4_$size" <<'PYEOF' || fail "--batch 4 differs from --batch 1 (--size $size)"
+    for b in 4 4t3; do
+    /usr/bin/python3 - "$tmp/batch1_$size" "$tmp/batch${b}_$size" <<'PYEOF' || fail "--batch $b differs from --batch 1 (--size $size)"
 import json, sys
 import numpy as np
 from PIL import Image
@@ -153,6 +157,7 @@ for k in range(10):
     assert len(sa) == len(sb) and len(sa) > 0, (name, len(sa), len(sb))
 assert len(json.load(open(four + "/predictions.json"))["annotations"]) == 10
 PYEOF
+    done
 done
 
 # --- usage and model errors: exit 2 -----------------------------------------
@@ -169,6 +174,10 @@ expect2 "$BIN" predict "$MODEL" "$in" -o "$tmp/x" --nms-kernel 4
 for bad in 0 x 65 -1 2x; do
     expect2 "$BIN" predict "$MODEL" "$in" -o "$tmp/x" --batch "$bad"
     grep -q -- "--batch" "$tmp/e2" || fail "--batch $bad: $(cat "$tmp/e2")"
+done
+for bad in 0 65 x; do
+    expect2 "$BIN" predict "$MODEL" "$in" -o "$tmp/x" --io-threads "$bad"
+    grep -q -- "--io-threads" "$tmp/e2" || fail "--io-threads $bad: $(cat "$tmp/e2")"
 done
 expect2 "$BIN" predict "$MODEL" "$in" -o "$tmp/x" --device gpu
 expect2 "$BIN" predict "$tmp/none.safetensors" "$in" -o "$tmp/x"
