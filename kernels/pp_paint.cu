@@ -40,30 +40,60 @@ static inline PDL_HD void column_logits(const pdl_pp_paint_args &a, pdl_axis_tap
             out[c + l] = pdl_fadd(pdl_fmul(r0[c + l], ty.l0), pdl_fmul(r1[c + l], ty.l1));
 }
 
-/* e[c] = exp(v_c - v_top) for the logits v interpolated between head columns
- * with row-interpolated logits c0 and c1 (weights lx0, lx1). `top` is the
- * pixel's argmax class: its logit is the largest up to rounding, so it serves
- * as the softmax shift. Classes come in blocks of 4 so the host vectorises
- * without remainder loops. */
-static inline PDL_HD void softmax_terms(const float *c0, const float *c1, float lx0, float lx1,
-                                        int padded, int top, float *e)
+/* The sum of e[0 .. padded - 1] in a fixed order: four lanes over the
+ * blocks of 4, then the lanes pairwise. */
+struct softmax_sum {
+    float lane[4];
+};
+
+static inline PDL_HD void sum_clear(softmax_sum &s)
 {
-    float mx = pdl_fadd(pdl_fmul(c0[top], lx0), pdl_fmul(c1[top], lx1));
-    for (int c = 0; c < padded; c += 4)
-        for (int l = 0; l < 4; l++)
-            e[c + l] = pdl_expf(
-                pdl_fsub(pdl_fadd(pdl_fmul(c0[c + l], lx0), pdl_fmul(c1[c + l], lx1)), mx));
+    for (int l = 0; l < 4; l++)
+        s.lane[l] = 0.0f;
 }
 
-/* e[cls] / sum(e) in 32.32 fixed point. */
-static inline PDL_HD unsigned long long prob_fixed(const float *e, int padded, int cls)
+static inline PDL_HD float sum_total(const softmax_sum &s)
 {
-    float sum4[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    return (s.lane[0] + s.lane[1]) + (s.lane[2] + s.lane[3]);
+}
+
+/* e[c] = exp(v_c - v_top) for the logits v interpolated between head columns
+ * with row-interpolated logits c0 and c1 (weights lx0, lx1), and their sum.
+ * `top` is the pixel's argmax class: its logit is the largest up to
+ * rounding, so it serves as the softmax shift. Classes come in blocks of 4 so
+ * the host vectorises without remainder loops. */
+static inline PDL_HD float softmax_terms(const float *c0, const float *c1, float lx0, float lx1,
+                                         int padded, int top, float *e)
+{
+    float mx = pdl_fadd(pdl_fmul(c0[top], lx0), pdl_fmul(c1[top], lx1));
+    softmax_sum s;
+    sum_clear(s);
     for (int c = 0; c < padded; c += 4)
-        for (int l = 0; l < 4; l++)
-            sum4[l] += e[c + l];
-    float sum = (sum4[0] + sum4[1]) + (sum4[2] + sum4[3]);
-    float prob = e[cls] / sum;
+        for (int l = 0; l < 4; l++) {
+            e[c + l] = pdl_expf(
+                pdl_fsub(pdl_fadd(pdl_fmul(c0[c + l], lx0), pdl_fmul(c1[c + l], lx1)), mx));
+            s.lane[l] += e[c + l];
+        }
+    return sum_total(s);
+}
+
+/* e *= q, returning the new sum (same order as softmax_terms). */
+static inline PDL_HD float softmax_step(float *e, const float *q, int padded)
+{
+    softmax_sum s;
+    sum_clear(s);
+    for (int c = 0; c < padded; c += 4)
+        for (int l = 0; l < 4; l++) {
+            e[c + l] = pdl_fmul(e[c + l], q[c + l]);
+            s.lane[l] += e[c + l];
+        }
+    return sum_total(s);
+}
+
+/* term / sum in 32.32 fixed point. */
+static inline PDL_HD unsigned long long prob_fixed(float term, float sum)
+{
+    float prob = term / sum;
     prob = prob >= 0.0f ? (prob < 1.0f ? prob : 1.0f) : 0.0f;
     return (unsigned long long)(prob * 4294967296.0f);
 }
@@ -116,8 +146,12 @@ static PDL_HD void paint_kernel(const pdl_pp_paint_args &a, long i)
      * same for every pixel pair of the column pair: one exp per class and
      * pair instead of one per class and pixel. */
     float e[PDL_PP_PADDED(PDL_PP_MAX_CLASSES)], q[PDL_PP_PADDED(PDL_PP_MAX_CLASSES)];
+    float e_sum = 0.0f;
     int e_x = -1, q_ok = 0;
     float q_step = 0.0f;
+    /* the horizontal tap of pixel tx_x (kept from the step test) */
+    pdl_axis_tap tx = {0, 0, 0.0f, 0.0f};
+    int tx_x = -1;
     for (int x = xs; x < xe; x++) {
         long p = (long)y * a.map.out_w + x;
         int id = a.ins[p], c = a.sem[p], key, v;
@@ -137,7 +171,8 @@ static PDL_HD void paint_kernel(const pdl_pp_paint_args &a, long i)
         }
         if (id == 0)
             continue;
-        pdl_axis_tap tx = pdl_axis(x, a.map.scale_x, a.map.in_w);
+        if (tx_x != x)
+            tx = pdl_axis(x, a.map.scale_x, a.map.in_w);
         int need[2] = {tx.i0, tx.i1};
         for (int s = 0; s < 2; s++) {
             if (j[s] == need[s])
@@ -153,14 +188,17 @@ static PDL_HD void paint_kernel(const pdl_pp_paint_args &a, long i)
             q_ok = 0;
         }
         if (e_x != x)
-            softmax_terms(col[0], col[1], tx.l0, tx.l1, padded, c, e);
-        run_prob += prob_fixed(e, padded, a.ins_class[id]);
+            e_sum = softmax_terms(col[0], col[1], tx.l0, tx.l1, padded, c, e);
+        run_prob += prob_fixed(e[a.ins_class[id]], e_sum);
 
         if (x + 1 >= xe || a.ins[p + 1] == 0)
             continue;
         pdl_axis_tap next = pdl_axis(x + 1, a.map.scale_x, a.map.in_w);
         float step = pdl_fsub(next.l1, tx.l1);
-        if (next.i0 != tx.i0 || next.i1 != tx.i1 || pdl_fsub(tx.l0, next.l0) != step)
+        int same_pair = next.i0 == tx.i0 && next.i1 == tx.i1 && pdl_fsub(tx.l0, next.l0) == step;
+        tx = next;
+        tx_x = x + 1;
+        if (!same_pair)
             continue;
         if (!q_ok || step != q_step) {
             int far = 0;
@@ -175,9 +213,7 @@ static PDL_HD void paint_kernel(const pdl_pp_paint_args &a, long i)
             q_ok = 1;
             q_step = step;
         }
-        for (int k = 0; k < padded; k += 4)
-            for (int l = 0; l < 4; l++)
-                e[k + l] = pdl_fmul(e[k + l], q[k + l]);
+        e_sum = softmax_step(e, q, padded);
         e_x = x + 1;
     }
     flush(a, run_key, y, run_x, xe - 1, (unsigned)(xe - run_x), run_prob);
