@@ -7,7 +7,11 @@
  * One decode and one write thread by default when the network runs on the
  * CPU (it wants the cores); with CUDA the host work is what limits a folder,
  * so half the other cores decode and as many write (--io-threads overrides).
- * With more than one, images reach the network and stdout out of input order.
+ * --streams N runs N network threads, each with an engine of its own (with
+ * CUDA: its own stream, plans and workspace), so that one image's upload and
+ * download overlap another's compute; 2 by default with CUDA, 1 on the CPU.
+ * With more than one thread in a stage, images reach the network and stdout
+ * out of input order.
  * With --batch N the network stage takes up to N consecutive decoded images
  * of one prepared size and runs them through the network together; an image
  * of another size ends the batch (and starts the next one), as does the end
@@ -38,6 +42,7 @@
 #include "queue.h"
 
 #define MAX_IO_THREADS 64
+#define MAX_STREAMS 8
 
 static const char usage[] =
     "usage: panoptic predict MODEL INPUT... -o OUTDIR [options]\n"
@@ -58,6 +63,9 @@ static const char usage[] =
     "      --io-threads N    decode threads, and as many write threads (default:\n"
     "                        1 on the CPU; with CUDA, half the other cores); with\n"
     "                        N > 1 the JSON lines come in completion order\n"
+    "      --streams N       network threads, each with its own engine (CUDA:\n"
+    "                        stream) so transfers overlap compute (default: 2\n"
+    "                        with CUDA, 1 on the CPU; at most 8)\n"
     "      --size S          test resize: shortest edge S (0 = keep the image size;\n"
     "                        default: the model's)\n"
     "      --max-size M      cap on the longest edge after resize (0 = none)\n"
@@ -89,7 +97,9 @@ typedef struct job {
 } job;
 
 typedef struct run {
-    pdl_engine *engine;
+    pdl_engine *engine; /* engines[0]: the one decode and write threads consult */
+    pdl_engine *engines[MAX_STREAMS];
+    int streams;
     const pdl_input_list *inputs;
     size_t *todo, ntodo;  /* indices of inputs to process (--resume skips some) */
     const char *outdir;
@@ -357,10 +367,11 @@ static int next_batch(run *r, job **held, job **batch)
 
 /* The network once for the batch, post-processing per image; when it fails
  * every image of the batch is reported with the reason. */
-static void infer_batch(run *r, job **batch, int n)
+static void infer_batch(run *r, pdl_engine *engine, job **batch, int n)
 {
-    pdl_engine_input in[PDL_MAX_BATCH];
-    const char *names[PDL_MAX_BATCH];
+    /* zeroed only to quiet gcc's maybe-uninitialized: n >= 1 entries are set */
+    pdl_engine_input in[PDL_MAX_BATCH] = {0};
+    const char *names[PDL_MAX_BATCH] = {0};
     pdl_prediction pred[PDL_MAX_BATCH];
     pdl_engine_times t[PDL_MAX_BATCH];
     for (int i = 0; i < n; i++) {
@@ -368,7 +379,7 @@ static void infer_batch(run *r, job **batch, int n)
         names[i] = r->inputs->items[batch[i]->index].relname;
     }
     pdl_error err;
-    pdl_status st = pdl_engine_infer_batch(r->engine, in, n, names, pred, t, &err);
+    pdl_status st = pdl_engine_infer_batch(engine, in, n, names, pred, t, &err);
     for (int i = 0; i < n; i++) {
         job *j = batch[i];
         j->failed = st != PDL_OK;
@@ -383,25 +394,66 @@ static void infer_batch(run *r, job **batch, int n)
     }
 }
 
+typedef struct network_worker {
+    run *r;
+    pdl_engine *engine;
+    pthread_t thread;
+} network_worker;
+
+static void *network_worker_main(void *arg)
+{
+    network_worker *w = arg;
+    job *held = NULL, *batch[PDL_MAX_BATCH];
+    int n;
+    while ((n = next_batch(w->r, &held, batch)) > 0)
+        infer_batch(w->r, w->engine, batch, n);
+    return NULL;
+}
+
 static void run_pipeline(run *r)
 {
     int n_io = r->io_threads;
     pthread_t dec[MAX_IO_THREADS], wr[MAX_IO_THREADS];
+    network_worker net[MAX_STREAMS];
     atomic_init(&r->next_to_decode, 0);
     atomic_init(&r->decoders_left, n_io);
     for (int i = 0; i < n_io; i++) {
         pthread_create(&dec[i], NULL, decode_worker, r);
         pthread_create(&wr[i], NULL, write_worker, r);
     }
-    job *held = NULL, *batch[PDL_MAX_BATCH];
-    int n;
-    while ((n = next_batch(r, &held, batch)) > 0)
-        infer_batch(r, batch, n);
+    for (int i = 0; i < r->streams; i++) {
+        net[i] = (network_worker){r, r->engines[i], 0};
+        if (i > 0)
+            pthread_create(&net[i].thread, NULL, network_worker_main, &net[i]);
+    }
+    network_worker_main(&net[0]);
+    for (int i = 1; i < r->streams; i++)
+        pthread_join(net[i].thread, NULL);
     pdl_queue_close(&r->inferred);
     for (int i = 0; i < n_io; i++) {
         pthread_join(dec[i], NULL);
         pthread_join(wr[i], NULL);
     }
+}
+
+/* The engines of streams 1 .. r->streams - 1, like the first. */
+static pdl_status open_more_engines(run *r, const char *model_path, const pdl_engine_options *eo,
+                                    pdl_error *err)
+{
+    r->engines[0] = r->engine;
+    for (int i = 1; i < r->streams; i++) {
+        pdl_status st = pdl_engine_open(model_path, eo, &r->engines[i], err);
+        if (st != PDL_OK)
+            return st;
+    }
+    return PDL_OK;
+}
+
+static void close_engines(run *r)
+{
+    pdl_engine_close(r->engine);
+    for (int i = 1; i < MAX_STREAMS; i++)
+        pdl_engine_close(r->engines[i]);
 }
 
 /* --io-threads by default: see the header comment. */
@@ -418,7 +470,7 @@ int cmd_predict(int argc, char **argv)
 {
     enum { OPT_DEVICE = 256, OPT_THREADS, OPT_BATCH, OPT_SIZE, OPT_MAX_SIZE, OPT_SEMANTIC, OPT_INSTANCE, OPT_VIS,
            OPT_SHARD, OPT_RESUME, OPT_THRESHOLD, OPT_NMS, OPT_TOPK, OPT_STUFF, OPT_COMPAT, OPT_DUMP,
-           OPT_PRECISION, OPT_IO_THREADS };
+           OPT_PRECISION, OPT_IO_THREADS, OPT_STREAMS };
     static const struct option options[] = {
         {"output", required_argument, NULL, 'o'},        {"device", required_argument, NULL, OPT_DEVICE},
         {"threads", required_argument, NULL, OPT_THREADS}, {"size", required_argument, NULL, OPT_SIZE},
@@ -431,7 +483,8 @@ int cmd_predict(int argc, char **argv)
         {"compat", required_argument, NULL, OPT_COMPAT}, {"dump-tensors", required_argument, NULL, OPT_DUMP},
         {"quiet", no_argument, NULL, 'q'},               {"help", no_argument, NULL, 'h'},
         {"precision", required_argument, NULL, OPT_PRECISION},
-        {"io-threads", required_argument, NULL, OPT_IO_THREADS}, {NULL, 0, NULL, 0}};
+        {"io-threads", required_argument, NULL, OPT_IO_THREADS},
+        {"streams", required_argument, NULL, OPT_STREAMS}, {NULL, 0, NULL, 0}};
     pdl_engine_options eo;
     pdl_engine_options_default(&eo);
     run r = {.batch = 1};
@@ -464,6 +517,10 @@ int cmd_predict(int argc, char **argv)
             if (!parse_int(optarg, 1, MAX_IO_THREADS, &r.io_threads))
                 return cli_usage_error("predict", "bad --io-threads '%s' (1..%d)", optarg,
                                        MAX_IO_THREADS);
+            break;
+        case OPT_STREAMS:
+            if (!parse_int(optarg, 1, MAX_STREAMS, &r.streams))
+                return cli_usage_error("predict", "bad --streams '%s' (1..%d)", optarg, MAX_STREAMS);
             break;
         case OPT_SIZE:
             if (!parse_int(optarg, 0, 16384, &eo.short_edge))
@@ -547,7 +604,16 @@ int cmd_predict(int argc, char **argv)
         cli_report(&err);
         status = EXIT_USAGE;
     }
+    if (status == EXIT_ALL_OK) {
+        if (!r.streams)
+            r.streams = strcmp(pdl_engine_backend_name(r.engine), "cpu") == 0 ? 1 : 2;
+        if (open_more_engines(&r, model_path, &eo, &err) != PDL_OK) {
+            cli_report(&err);
+            status = EXIT_USAGE;
+        }
+    }
     if (status != EXIT_ALL_OK) {
+        close_engines(&r);
         pdl_input_list_free(&inputs);
         return status;
     }
@@ -596,7 +662,7 @@ int cmd_predict(int argc, char **argv)
     pdl_queue_destroy(&r.decoded);
     pdl_queue_destroy(&r.inferred);
     pthread_mutex_destroy(&r.print_lock);
-    pdl_engine_close(r.engine);
+    close_engines(&r);
     pdl_input_list_free(&inputs);
     return status;
 }

@@ -116,7 +116,8 @@ python3 -c "import json; assert len(json.load(open('$tmp/k/predictions.json'))['
 # (--size 0) the three sizes stay apart; with --size 40, A (not resized) and C
 # (resized to 40x56) share batches, so one batch mixes the fused and the
 # full-size output paths. "4t3" is --batch 4 with three decode and three
-# write threads (images then reach the network out of order).
+# write threads (images then reach the network out of order), "4s2" --batch 4
+# with two network threads, each with its own engine.
 "$BIN" synth -n 6 -o "$tmp/bA" --seed 1002 --size 40x56
 "$BIN" synth -n 2 -o "$tmp/bB" --seed 1003 --size 48x64
 "$BIN" synth -n 2 -o "$tmp/bC" --seed 1004 --size 80x112
@@ -130,16 +131,20 @@ for src in A0 A1 B0 A2 A3 A4 A5 C0 C1 B1; do
 done
 : >"$tmp/mixed/img04z.png"
 for size in 0 40; do
-    for b in 1 4 4t3; do
+    for b in 1 4 4t3 4s2; do
+        case $b in
+        4t3) extra=(--batch 4 --io-threads 3) ;;
+        4s2) extra=(--batch 4 --streams 2 --threads 1) ;;
+        *) extra=(--batch "$b") ;;
+        esac
         rc=0
-        predict "$tmp/mixed" -o "$tmp/batch${b}_$size" --size "$size" --batch "${b%t*}" \
-            --io-threads "$([ "$b" = 4t3 ] && echo 3 || echo 1)" \
+        predict "$tmp/mixed" -o "$tmp/batch${b}_$size" --size "$size" "${extra[@]}" \
             >"$tmp/lb$b" 2>"$tmp/eb$b" || rc=$?
         [ "$rc" -eq 1 ] || fail "--batch $b --size $size: exit $rc, expected 1 (one empty PNG)"
         grep -q "img04z.png" "$tmp/eb$b" || fail "--batch $b: the empty PNG is not named"
         [ "$(wc -l <"$tmp/lb$b")" -eq 11 ] || fail "--batch $b: $(wc -l <"$tmp/lb$b") JSON lines, expected 11"
     done
-    for b in 4 4t3; do
+    for b in 4 4t3 4s2; do
     /usr/bin/python3 - "$tmp/batch1_$size" "$tmp/batch${b}_$size" <<'PYEOF' || fail "--batch $b differs from --batch 1 (--size $size)"
 import json, sys
 import numpy as np
@@ -178,6 +183,10 @@ done
 for bad in 0 65 x; do
     expect2 "$BIN" predict "$MODEL" "$in" -o "$tmp/x" --io-threads "$bad"
     grep -q -- "--io-threads" "$tmp/e2" || fail "--io-threads $bad: $(cat "$tmp/e2")"
+done
+for bad in 0 9 x; do
+    expect2 "$BIN" predict "$MODEL" "$in" -o "$tmp/x" --streams "$bad"
+    grep -q -- "--streams" "$tmp/e2" || fail "--streams $bad: $(cat "$tmp/e2")"
 done
 expect2 "$BIN" predict "$MODEL" "$in" -o "$tmp/x" --device gpu
 expect2 "$BIN" predict "$tmp/none.safetensors" "$in" -o "$tmp/x"
