@@ -22,6 +22,9 @@ int cmd_bench(int argc, char **argv);
 /* Prints "panoptic CMD: MESSAGE" and a hint to run --help on stderr; returns EXIT_USAGE. */
 int cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* A whole decimal integer in lo..hi into *out; 0 (out untouched) otherwise. */
+int cli_parse_int(const char *text, int lo, int hi, int *out);
+
 /* Prints "panoptic: MESSAGE" (the error's one line) on stderr. */
 void cli_report(const pdl_error *err);
 

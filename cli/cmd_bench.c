@@ -90,17 +90,6 @@ static double now_ms(void)
     return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
 }
 
-static int parse_int(const char *text, int lo, int hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (*end || end == text || errno || v < lo || v > hi)
-        return 0;
-    *out = (int)v;
-    return 1;
-}
-
 static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
 {
     (void)sb, (void)flag, (void)ftw;
@@ -479,23 +468,23 @@ static int parse_args(int argc, char **argv, bench_args *a)
         case OPT_OUT: a->out = optarg; break;
         case OPT_KEEP: a->keep = optarg; break;
         case OPT_MAX_SIZE:
-            if (!parse_int(optarg, 0, 16384, &a->max_size))
+            if (!cli_parse_int(optarg, 0, 16384, &a->max_size))
                 return cli_usage_error("bench", "bad --max-size '%s' (0..16384)", optarg);
             break;
         case OPT_THREADS:
-            if (!parse_int(optarg, 1, 1024, &a->threads))
+            if (!cli_parse_int(optarg, 1, 1024, &a->threads))
                 return cli_usage_error("bench", "bad --threads '%s' (1..1024)", optarg);
             break;
         case OPT_WARMUP:
-            if (!parse_int(optarg, 0, 100000, &a->warmup))
+            if (!cli_parse_int(optarg, 0, 100000, &a->warmup))
                 return cli_usage_error("bench", "bad --warmup '%s' (0..100000)", optarg);
             break;
         case OPT_RUNS:
-            if (!parse_int(optarg, 1, 1000000, &a->runs))
+            if (!cli_parse_int(optarg, 1, 1000000, &a->runs))
                 return cli_usage_error("bench", "bad --runs '%s' (1..1000000)", optarg);
             break;
         case OPT_SYNTH:
-            if (!parse_int(optarg, 1, 100000, &a->synth_n))
+            if (!cli_parse_int(optarg, 1, 100000, &a->synth_n))
                 return cli_usage_error("bench", "bad --synth '%s' (1..100000)", optarg);
             break;
         case OPT_SYNTH_SIZE:
@@ -548,7 +537,7 @@ int cmd_bench(int argc, char **argv)
     if (!split_list(a.sizes, size_text, MAX_ITEMS, &nsize))
         return cli_usage_error("bench", "bad --sizes list");
     for (int i = 0; i < nsize; i++)
-        if (!parse_int(size_text[i], a.sizes == default_sizes ? -1 : 0, 16384, &sizes[i]))
+        if (!cli_parse_int(size_text[i], a.sizes == default_sizes ? -1 : 0, 16384, &sizes[i]))
             return cli_usage_error("bench", "bad size '%s' in --sizes (0..16384)", size_text[i]);
     for (int i = 0; i < nprec; i++)
         if (strcmp(precisions[i], "fp32") && strcmp(precisions[i], "tf32") &&

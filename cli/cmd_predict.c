@@ -303,17 +303,6 @@ static int parse_shard(const char *text, unsigned *index, unsigned *count)
            text[0] != '-';
 }
 
-static int parse_int(const char *text, int lo, int hi, int *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(text, &end, 10);
-    if (*end || end == text || errno || v < lo || v > hi)
-        return 0;
-    *out = (int)v;
-    return 1;
-}
-
 static int compare_relnames(const void *a, const void *b)
 {
     return strcmp((*(const pdl_input *const *)a)->relname, (*(const pdl_input *const *)b)->relname);
@@ -502,11 +491,11 @@ int cmd_predict(int argc, char **argv)
                 return cli_usage_error("predict", "%s", err.msg);
             break;
         case OPT_THREADS:
-            if (!parse_int(optarg, 1, 1024, &eo.device.threads))
+            if (!cli_parse_int(optarg, 1, 1024, &eo.device.threads))
                 return cli_usage_error("predict", "bad --threads '%s' (1..1024)", optarg);
             break;
         case OPT_BATCH:
-            if (!parse_int(optarg, 1, PDL_MAX_BATCH, &r.batch))
+            if (!cli_parse_int(optarg, 1, PDL_MAX_BATCH, &r.batch))
                 return cli_usage_error("predict", "bad --batch '%s' (1..%d)", optarg, PDL_MAX_BATCH);
             break;
         case OPT_PRECISION:
@@ -514,20 +503,20 @@ int cmd_predict(int argc, char **argv)
                 return cli_usage_error("predict", "%s", err.msg);
             break;
         case OPT_IO_THREADS:
-            if (!parse_int(optarg, 1, MAX_IO_THREADS, &r.io_threads))
+            if (!cli_parse_int(optarg, 1, MAX_IO_THREADS, &r.io_threads))
                 return cli_usage_error("predict", "bad --io-threads '%s' (1..%d)", optarg,
                                        MAX_IO_THREADS);
             break;
         case OPT_STREAMS:
-            if (!parse_int(optarg, 1, MAX_STREAMS, &r.streams))
+            if (!cli_parse_int(optarg, 1, MAX_STREAMS, &r.streams))
                 return cli_usage_error("predict", "bad --streams '%s' (1..%d)", optarg, MAX_STREAMS);
             break;
         case OPT_SIZE:
-            if (!parse_int(optarg, 0, 16384, &eo.short_edge))
+            if (!cli_parse_int(optarg, 0, 16384, &eo.short_edge))
                 return cli_usage_error("predict", "bad --size '%s' (0..16384)", optarg);
             break;
         case OPT_MAX_SIZE:
-            if (!parse_int(optarg, 0, 16384, &eo.max_size))
+            if (!cli_parse_int(optarg, 0, 16384, &eo.max_size))
                 return cli_usage_error("predict", "bad --max-size '%s' (0..16384)", optarg);
             break;
         case OPT_SEMANTIC: r.outputs.semantic = true; break;
@@ -546,15 +535,15 @@ int cmd_predict(int argc, char **argv)
             break;
         }
         case OPT_NMS:
-            if (!parse_int(optarg, 1, 255, &eo.nms_kernel) || eo.nms_kernel % 2 == 0)
+            if (!cli_parse_int(optarg, 1, 255, &eo.nms_kernel) || eo.nms_kernel % 2 == 0)
                 return cli_usage_error("predict", "bad --nms-kernel '%s' (odd, 1..255)", optarg);
             break;
         case OPT_TOPK:
-            if (!parse_int(optarg, 1, 65535, &eo.top_k))
+            if (!cli_parse_int(optarg, 1, 65535, &eo.top_k))
                 return cli_usage_error("predict", "bad --top-k '%s' (1..65535)", optarg);
             break;
         case OPT_STUFF:
-            if (!parse_int(optarg, 0, INT_MAX, &eo.stuff_area))
+            if (!cli_parse_int(optarg, 0, INT_MAX, &eo.stuff_area))
                 return cli_usage_error("predict", "bad --stuff-area '%s'", optarg);
             break;
         case OPT_COMPAT:

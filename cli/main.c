@@ -1,6 +1,8 @@
 /* main.c - entry point: dispatches to the subcommands. */
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -38,6 +40,17 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
     va_end(ap);
     fprintf(stderr, " (see 'panoptic %s --help')\n", cmd);
     return EXIT_USAGE;
+}
+
+int cli_parse_int(const char *text, int lo, int hi, int *out)
+{
+    char *end;
+    errno = 0;
+    long v = strtol(text, &end, 10);
+    if (*end || end == text || errno || v < lo || v > hi)
+        return 0;
+    *out = (int)v;
+    return 1;
 }
 
 void cli_report(const pdl_error *err)
