@@ -21,7 +21,6 @@
  * last, so a killed run leaves no partial file and --resume picks up where it
  * stopped.
  */
-#include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
