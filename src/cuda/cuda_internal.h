@@ -1,6 +1,8 @@
 /* cuda_internal.h - pieces of the CUDA backend shared by its files: the
- * device state (cuda_device.c: handles, stream, weights uploaded once) and
- * the per-input-size network (cuda_net.c: cuDNN plans, activations, run).
+ * device state (backend_cuda.c: handles, stream, workspace; cuda_weights.c:
+ * weights uploaded once) and the per-input-size network (cuda_net.c: cuDNN
+ * plans, cuBLASLt GEMMs for the 1x1 convs, activations; cuda_tune.c: which
+ * of the two each 1x1 conv runs; cuda_run.c: running it).
  * Not a public interface.
  */
 #ifndef PDL_CUDA_INTERNAL_H
