@@ -13,6 +13,9 @@
 
 #include "cuda_check.h"
 
+/* Heuristic results looked at: the first usable one is taken. */
+#define PDL_GEMM_HEURISTICS 8
+
 static pdl_status make_descs(pdl_gemm *g, pdl_precision precision, const pdl_gemm_io *io,
                              bool relu, pdl_error *err)
 {
@@ -72,6 +75,16 @@ static pdl_status set_prefs(cublasLtMatmulPreference_t pref, const pdl_gemm_io *
     return PDL_OK;
 }
 
+/* Whether algo may write D elsewhere than C (it must, with a residual). */
+static bool out_of_place(const cublasLtMatmulAlgo_t *algo)
+{
+    int32_t yes = 0;
+    size_t n;
+    return cublasLtMatmulAlgoCapGetAttribute(algo, CUBLASLT_ALGO_CAP_OUT_OF_PLACE_RESULT_SUPPORT,
+                                             &yes, sizeof yes, &n) == CUBLAS_STATUS_SUCCESS &&
+           yes;
+}
+
 pdl_status pdl_gemm_plan(pdl_gemm *g, cublasLtHandle_t lt, const pdl_gemm_io *io,
                          size_t workspace_size, pdl_error *err)
 {
@@ -79,21 +92,23 @@ pdl_status pdl_gemm_plan(pdl_gemm *g, cublasLtHandle_t lt, const pdl_gemm_io *io
     cublasLtMatmulPreference_t pref;
     PDL_CUBLAS(cublasLtMatmulPreferenceCreate(&pref));
     pdl_status st = set_prefs(pref, io, workspace_size, err);
-    cublasLtMatmulHeuristicResult_t result;
+    cublasLtMatmulHeuristicResult_t results[PDL_GEMM_HEURISTICS];
     int count = 0;
     cublasStatus_t s = CUBLAS_STATUS_SUCCESS;
     if (st == PDL_OK)
-        s = cublasLtMatmulAlgoGetHeuristic(lt, g->op, g->a, g->b, g->d, g->d, pref, 1, &result,
-                                           &count);
+        s = cublasLtMatmulAlgoGetHeuristic(lt, g->op, g->a, g->b, g->d, g->d, pref,
+                                           PDL_GEMM_HEURISTICS, results, &count);
     cublasLtMatmulPreferenceDestroy(pref);
     if (st != PDL_OK)
         return st;
     /* a refusal (typically "not supported": no kernel for this shape and
      * alignment) means no algorithm; the conv still has its cuDNN plan */
-    if (s == CUBLAS_STATUS_SUCCESS && count > 0 && result.state == CUBLAS_STATUS_SUCCESS) {
-        g->algo = result.algo;
-        g->planned = true;
-    }
+    for (int i = 0; s == CUBLAS_STATUS_SUCCESS && i < count && !g->planned; i++)
+        if (results[i].state == CUBLAS_STATUS_SUCCESS &&
+            (!g->residual || out_of_place(&results[i].algo))) {
+            g->algo = results[i].algo;
+            g->planned = true;
+        }
     return PDL_OK;
 }
 

@@ -47,7 +47,8 @@ pdl_status pdl_gemm_describe(pdl_gemm *g, pdl_precision precision, const pdl_gem
                              bool relu, pdl_error *err);
 
 /* Picks the heuristic's first algorithm for io's pointers' alignment and at
- * most workspace_size bytes of workspace, and sets g->planned. When it has
+ * most workspace_size bytes of workspace (with a residual, the first that can
+ * write D apart from C), and sets g->planned. When it has
  * none for this shape or refuses it, g stays unplanned and this still
  * returns PDL_OK: the caller keeps the conv on cuDNN. */
 pdl_status pdl_gemm_plan(pdl_gemm *g, cublasLtHandle_t lt, const pdl_gemm_io *io,
