@@ -101,16 +101,17 @@ $(CUDA_LIB): $(CUDA_OBJ)
 
 # The cuDNN descriptor tests link cuDNN, so they are a binary of their own,
 # with the src/cuda files that need no kernels (cudnn_*.c, cuda_check.c,
-# cuda_weight_pack.c).
+# cuda_weight_pack.c, cuda_gemm_choice.c, cublas_conv1x1.c).
 CUDA_TEST_OBJ := $(patsubst %.c,$(BUILD)/obj/cuda/%.o,$(wildcard tests/cuda/test_*.c) \
-                   $(wildcard src/cuda/cudnn_*.c) src/cuda/cuda_check.c src/cuda/cuda_weight_pack.c)
+                   $(wildcard src/cuda/cudnn_*.c) src/cuda/cuda_check.c src/cuda/cuda_weight_pack.c \
+                   src/cuda/cuda_gemm_choice.c src/cuda/cublas_conv1x1.c)
 $(BUILD)/obj/cuda/tests/cuda/%.o: tests/cuda/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) -Isrc/cuda -I$(CUDA_HOME)/include $(CFLAGS) $(DEPFLAGS) -c $< -o $@
 
 $(CUDA_TEST_BIN): $(CUDA_TEST_OBJ) $(LIB)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion -L$(CUDA_HOME)/lib64 -lcudnn -lcublas -lcudart \
+	$(CC) $(LDFLAGS) -o $@ $^ -lcriterion -L$(CUDA_HOME)/lib64 -lcudnn -lcublasLt -lcublas -lcudart \
 	    -Wl,-rpath,$(CUDA_HOME)/lib64 $(LDLIBS)
 
 # ---- tests -------------------------------------------------------------------

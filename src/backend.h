@@ -38,6 +38,7 @@ typedef struct pdl_backend_stats {
     size_t weight_bytes;  /* weights as the device holds them */
     size_t output_bytes;  /* full-size outputs and stage copies */
     int graph_launches;   /* runs of the current plan replayed from a CUDA graph */
+    int gemm_convs;       /* convs of the current plan run as cuBLASLt GEMMs, not cuDNN graphs */
     char note[PDL_ERROR_MSG_MAX]; /* why the current plan runs slower than it could
                                      (a CUDA graph capture failed); "" when nothing */
 } pdl_backend_stats;

@@ -4,7 +4,9 @@
  * for. Opening checks that a driver and a device are usable and names the
  * reason when not. Networks (cuda_net.c) are cached by batch size and padded
  * input size, like the CPU backend's plans, least recently used out first; all share the uploaded weights
- * (cuda_weights.c) and one workspace sized to the largest plan. Input is the
+ * (cuda_weights.c) and one workspace sized to the largest plan; a new net's
+ * GEMM-shaped convs are assigned to cuBLASLt or cuDNN once that workspace is
+ * there (cuda_tune.c; PANOPTIC_CUDA_GEMM=auto|cudnn|cublas). Input is the
  * resized 8-bit image (normalised on the device); the head outputs, planar
  * float like the CPU backend's, stay on the device for the CUDA
  * post-processing executor this table offers (PDL_RUN_DEVICE), or come back
@@ -53,6 +55,9 @@ static pdl_status open_device(cuda_context *c, const pdl_device_request *req, pd
                         prop.name, prop.major, prop.minor);
     c->sh.device = req->index;
     c->sh.precision = req->precision;
+    pdl_status st = pdl_cuda_gemm_mode_parse(getenv("PANOPTIC_CUDA_GEMM"), &c->sh.gemm_mode, err);
+    if (st != PDL_OK)
+        return st;
     PDL_CUDA(cudaStreamCreateWithFlags(&c->sh.stream, cudaStreamNonBlocking));
     PDL_CUDNN(cudnnCreate(&c->sh.cudnn));
     PDL_CUDNN(cudnnSetStream(c->sh.cudnn, c->sh.stream));
@@ -179,6 +184,8 @@ static pdl_status cuda_prepare(void *ctx, const pdl_model *model, int batch, int
         c->plans_built++;
     }
     st = grow_workspace(c, c->nets[slot], err);
+    if (st == PDL_OK && !c->nets[slot]->tuned)
+        st = pdl_cuda_net_choose_gemms(c->nets[slot], &c->sh, err);
     if (st != PDL_OK)
         return st;
     c->last_use[slot] = ++c->clock;
@@ -224,6 +231,7 @@ static void cuda_stats(void *ctx, pdl_backend_stats *out)
             out->own_ops += m->ops[i].kind != PDL_OP_CONV && m->ops[i].kind != PDL_OP_MAXPOOL;
         out->arena_bytes = c->current->arena_bytes;
         out->graph_launches = c->current->graph_launches;
+        out->gemm_convs = c->current->gemm_convs;
         memcpy(out->note, c->current->graph_note, sizeof out->note);
     }
     out->scratch_bytes = c->sh.workspace_size;

@@ -1,6 +1,8 @@
 /* cuda_internal.h - pieces of the CUDA backend shared by its files: the
- * device state (cuda_device.c: handles, stream, weights uploaded once) and
- * the per-input-size network (cuda_net.c: cuDNN plans, activations, run).
+ * device state (backend_cuda.c: handles, stream, workspace; cuda_weights.c:
+ * weights uploaded once) and the per-input-size network (cuda_net.c: cuDNN
+ * plans, cuBLASLt GEMMs for the 1x1 convs, activations; cuda_tune.c: which
+ * of the two each 1x1 conv runs; cuda_run.c: running it).
  * Not a public interface.
  */
 #ifndef PDL_CUDA_INTERNAL_H
@@ -12,6 +14,8 @@
 #include <stdbool.h>
 
 #include "backend.h"
+#include "cublas_conv1x1.h"
+#include "cuda_gemm_choice.h"
 #include "cudnn_graph.h"
 #include "model.h"
 
@@ -21,6 +25,7 @@
 typedef struct pdl_cuda_shared {
     int device;
     pdl_precision precision;
+    pdl_cuda_gemm_mode gemm_mode; /* PANOPTIC_CUDA_GEMM, read when the backend opens */
     cudaStream_t stream;
     cudnnHandle_t cudnn;
     cublasLtHandle_t lt;
@@ -62,7 +67,10 @@ typedef struct pdl_cuda_net {
     int nops;
     pdl_shape *shapes;        /* per tensor, as stored (the input padded to 8 channels) */
     pdl_cudnn_graph *graphs;  /* per op: planned cuDNN graph (convs, max pool) */
-    bool *gemm;               /* per op: the 1x1 conv on pooled features, via cuBLASLt */
+    pdl_gemm *gemms;          /* per op: a GEMM candidate's cuBLASLt GEMM (planned when it has one) */
+    bool *gemm;               /* per op: runs as its GEMM, not its cuDNN graph */
+    bool tuned;               /* gemm[] chosen (pdl_cuda_net_choose_gemms) */
+    int gemm_convs;           /* how many convs run as GEMMs */
     void **t;                 /* per tensor: device buffer */
     void *arena;              /* activations, placed by liveness */
     size_t arena_bytes;
@@ -96,6 +104,22 @@ void pdl_cuda_net_free(pdl_cuda_net *n);
  * the stage copies, their host copies). */
 pdl_status pdl_cuda_net_reserve(pdl_cuda_net *n, const pdl_cuda_shared *sh, unsigned flags,
                                 pdl_error *err);
+
+/* Conv op i's GEMM operands: its input, weights, bias, residual, output. */
+void pdl_cuda_net_gemm_io(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int i,
+                          pdl_gemm_io *io);
+
+/* Queues conv op i, as its GEMM (which must be planned) or its cuDNN graph. */
+pdl_status pdl_cuda_net_run_conv(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int i,
+                                 bool gemm, pdl_error *err);
+
+/* Sets gemm[] for every conv with a planned GEMM, by sh->gemm_mode: all
+ * cuDNN, all cuBLASLt, or (auto) each the way that ran it faster here, timed
+ * on the stream (cuda_tune.c). Once per net, before its first run (so the
+ * CUDA graph captures the chosen path); the shared workspace must hold
+ * n->workspace bytes. */
+pdl_status pdl_cuda_net_choose_gemms(pdl_cuda_net *n, const pdl_cuda_shared *sh,
+                                     pdl_error *err);
 
 /* Runs the network on rgb, n->batch 8-bit RGB images of out->height x
  * out->width (at most hp x wp), uploaded and normalised on the device; fills

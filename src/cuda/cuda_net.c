@@ -1,11 +1,15 @@
 /* cuda_net.c - the network for one padded input size on the GPU.
  *
  * Planning walks the graph once: each conv gets its fused cuDNN graph and
- * execution plan (the pooled ASPP branch's 1x1 conv goes to cuBLASLt
- * instead), the stem's max pool a cuDNN resample graph; pooling, resize and
- * concat are the dense kernels. A batch is N of every tensor descriptor and
- * of the GEMM's rows; buffers hold the images one after the other, so the
- * dense kernels run per image or over the batch. Activations are NHWC in the precision's
+ * execution plan, the stem's max pool a cuDNN resample graph; pooling, resize
+ * and concat are the dense kernels. Every conv that is one GEMM over the
+ * pixels (pdl_cuda_gemm_candidate: the pooled ASPP branch's, the 1x1s of the
+ * bottlenecks, projections and dsconvs, the predictors) also gets a cuBLASLt
+ * GEMM, planned once the activations are placed (the heuristic wants the
+ * buffers' alignment); which of the two runs is chosen later, on the device
+ * (cuda_tune.c). A batch is N of every tensor descriptor and of the GEMM's
+ * rows; buffers hold the images one after the other, so the dense kernels run
+ * per image or over the batch. Activations are NHWC in the precision's
  * storage type and share one arena placed by liveness (pdl_cpu_place_blocks,
  * the CPU backend's placer). Running queues everything on one stream and
  * brings back the /4 heads (and, on request, every stage) as planar float.
@@ -69,24 +73,46 @@ static pdl_status host_alloc(const pdl_cuda_net *n, void **p, size_t bytes, cons
     return alloc(n, true, p, bytes, what, err);
 }
 
-/* The conv on pooled features that cuBLASLt runs as one GEMM. */
-static bool is_pooled_1x1(const pdl_model *m, const int *producer, const pdl_op *op)
+void pdl_cuda_net_gemm_io(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int i,
+                          pdl_gemm_io *io)
 {
-    int p = producer[op->in[0]];
-    return op->kind == PDL_OP_CONV && op->conv.kernel == 1 && op->conv.groups == 1 && p >= 0 &&
-           m->ops[p].kind == PDL_OP_AVGPOOL;
+    const pdl_op *op = &sh->model->ops[i];
+    pdl_shape in = n->shapes[op->in[0]];
+    *io = (pdl_gemm_io){.pixels = (long)n->batch * in.h * in.w, .cin = pdl_cuda_conv_cin(op),
+                        .cout = op->conv.cout, .x = n->t[op->in[0]], .w = sh->weight[i],
+                        .bias = sh->bias[i],
+                        .residual = op->conv.residual >= 0 ? n->t[op->conv.residual] : NULL,
+                        .y = n->t[op->out]};
 }
 
-static pdl_status plan_layers(pdl_cuda_net *n, pdl_cuda_shared *sh, const int *producer,
-                              pdl_error *err)
+/* The cuBLASLt GEMM of every candidate conv; one the heuristic has nothing
+ * for stays unplanned (and on cuDNN). Needs the activations placed. */
+static pdl_status plan_gemms(pdl_cuda_net *n, const pdl_cuda_shared *sh, pdl_error *err)
+{
+    const pdl_model *m = sh->model;
+    for (int i = 0; i < m->nops; i++) {
+        const pdl_op *op = &m->ops[i];
+        if (!pdl_cuda_gemm_candidate(op))
+            continue;
+        pdl_gemm_io io;
+        pdl_cuda_net_gemm_io(n, sh, i, &io);
+        pdl_status st = pdl_gemm_describe(&n->gemms[i], sh->precision, &io, op->conv.relu, err);
+        if (st == PDL_OK)
+            st = pdl_gemm_plan(&n->gemms[i], sh->lt, &io, PDL_CUDA_LT_WORKSPACE, err);
+        if (st != PDL_OK)
+            return st;
+    }
+    return PDL_OK;
+}
+
+static pdl_status plan_layers(pdl_cuda_net *n, pdl_cuda_shared *sh, pdl_error *err)
 {
     const pdl_model *m = sh->model;
     for (int i = 0; i < m->nops; i++) {
         const pdl_op *op = &m->ops[i];
         pdl_cudnn_graph *g = &n->graphs[i];
         pdl_status st = PDL_OK;
-        n->gemm[i] = is_pooled_1x1(m, producer, op);
-        if (op->kind == PDL_OP_CONV && !n->gemm[i]) {
+        if (op->kind == PDL_OP_CONV) {
             pdl_conv stored = op->conv;
             stored.cin = pdl_cuda_conv_cin(op);
             st = pdl_cudnn_conv_describe(&stored, n->batch, n->shapes[op->in[0]],
@@ -216,10 +242,11 @@ pdl_status pdl_cuda_net_create(pdl_cuda_shared *sh, int batch, int hp, int wp, p
         n->nops = m->nops;
         n->shapes = malloc((size_t)m->ntensors * sizeof *n->shapes);
         n->graphs = calloc((size_t)m->nops, sizeof *n->graphs);
+        n->gemms = calloc((size_t)m->nops, sizeof *n->gemms);
         n->gemm = calloc((size_t)m->nops, sizeof *n->gemm);
         n->t = calloc((size_t)m->ntensors, sizeof *n->t);
     }
-    if (!n || !producer || !n->shapes || !n->graphs || !n->gemm || !n->t)
+    if (!n || !producer || !n->shapes || !n->graphs || !n->gemms || !n->gemm || !n->t)
         st = pdl_fail(err, PDL_ERR_NOMEM, "CUDA backend: out of memory");
     if (st == PDL_OK)
         st = pdl_model_shapes(m, hp, wp, n->shapes, err);
@@ -228,12 +255,14 @@ pdl_status pdl_cuda_net_create(pdl_cuda_shared *sh, int batch, int hp, int wp, p
         producer[0] = -1;
         for (int i = 0; i < m->nops; i++)
             producer[m->ops[i].out] = i;
-        st = plan_layers(n, sh, producer, err);
+        st = plan_layers(n, sh, err);
     }
     if (n && n->workspace < PDL_CUDA_LT_WORKSPACE)
         n->workspace = PDL_CUDA_LT_WORKSPACE;
     if (st == PDL_OK)
         st = place(n, sh, producer, err);
+    if (st == PDL_OK)
+        st = plan_gemms(n, sh, err);
     if (st == PDL_OK)
         st = alloc_buffers(n, sh, err);
     free(producer);
@@ -253,6 +282,9 @@ void pdl_cuda_net_free(pdl_cuda_net *n)
         cudaGraphExecDestroy(n->exec);
     for (int i = 0; n->graphs && i < n->nops; i++)
         pdl_cudnn_graph_free(&n->graphs[i]);
+    for (int i = 0; n->gemms && i < n->nops; i++)
+        pdl_gemm_free(&n->gemms[i]);
+    free(n->gemms);
     free(n->graphs);
     free(n->shapes);
     free(n->gemm);

@@ -2,7 +2,7 @@
  * buffer, uploaded (3 bytes a pixel) and normalised on the device straight
  * into the input tensor (NHWC, storage type, padded to hp x wp and to
  * PDL_CUDA_INPUT_CHANNELS); every op is queued on the stream (cuDNN plans,
- * cuBLASLt, dense kernels); the heads, and on request every stage right after
+ * cuBLASLt for the convs whose GEMM was chosen, dense kernels); the heads, and on request every stage right after
  * the op that wrote it (later ops may reuse its buffer), are converted to
  * planar float on the device, and the x4 outputs made there with the resize
  * kernel (pdl_dense_heads_up, pdl_heads_upsample_full's values). Under
@@ -10,8 +10,9 @@
  * else they are downloaded. Then the stream is waited for.
  *
  * The op sequence of a net is the same on every run and every pointer in it
- * (activations, weights, scratch, cuDNN variant packs) is fixed when the net
- * is created, except the shared workspace, which moves when a larger net
+ * (activations, weights, scratch, cuDNN variant packs; which convs run as
+ * GEMMs, chosen in prepare) is fixed before its first run, except the shared
+ * workspace, which moves when a larger net
  * grows it. So after a first eager run the sequence is captured once as a
  * CUDA graph and replayed with one cudaGraphLaunch, which saves the host the
  * cost of ~100 cuDNN executions and kernel launches a run; a workspace move
@@ -27,7 +28,6 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cublas_conv1x1.h"
 #include "cuda_check.h"
 #include "dense_kernels.h"
 
@@ -96,20 +96,15 @@ static pdl_status run_graph(const pdl_cuda_net *n, const pdl_cuda_shared *sh, in
     return pdl_cudnn_graph_run(&n->graphs[i], sh->cudnn, ptr, sh->workspace, err);
 }
 
-static pdl_status run_conv(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int i,
-                           pdl_error *err)
+pdl_status pdl_cuda_net_run_conv(const pdl_cuda_net *n, const pdl_cuda_shared *sh, int i,
+                                 bool gemm, pdl_error *err)
 {
-    const pdl_op *op = &sh->model->ops[i];
-    const pdl_conv *c = &op->conv;
-    if (n->gemm[i]) {
-        pdl_shape in = n->shapes[op->in[0]];
-        pdl_gemm_io io = {.pixels = (long)n->batch * in.h * in.w, .cin = c->cin, .cout = c->cout,
-                          .x = n->t[op->in[0]], .w = sh->weight[i], .bias = sh->bias[i],
-                          .y = n->t[op->out]};
-        return pdl_cublas_conv1x1(sh->lt, sh->precision, &io, c->relu, sh->workspace,
-                                  PDL_CUDA_LT_WORKSPACE, sh->stream, err);
-    }
-    return run_graph(n, sh, i, err);
+    if (!gemm)
+        return run_graph(n, sh, i, err);
+    pdl_gemm_io io;
+    pdl_cuda_net_gemm_io(n, sh, i, &io);
+    return pdl_gemm_run(&n->gemms[i], sh->lt, &io, sh->workspace, PDL_CUDA_LT_WORKSPACE,
+                        sh->stream, err);
 }
 
 static pdl_status run_dense(const pdl_cuda_net *n, const pdl_cuda_shared *sh, const pdl_op *op,
@@ -176,7 +171,7 @@ static pdl_status queue_ops(pdl_cuda_net *n, const pdl_cuda_shared *sh, bool sta
     for (int i = 0; i < m->nops && st == PDL_OK; i++) {
         const pdl_op *op = &m->ops[i];
         if (op->kind == PDL_OP_CONV)
-            st = run_conv(n, sh, i, err);
+            st = pdl_cuda_net_run_conv(n, sh, i, n->gemm[i], err);
         else if (op->kind == PDL_OP_MAXPOOL)
             st = run_graph(n, sh, i, err);
         else

@@ -8,7 +8,8 @@
 #    with the CPU's on >= 99.9 % of pixels in fp32 and tf32; fp16's agreement
 #    is reported. Likewise fp32 with --batch 3 (batched plans) and with
 #    --size 200 (a resize: the x4 outputs made and post-processed on the
-#    device), against the CPU with the same options.
+#    device), against the CPU with the same options, and fp32 with every 1x1
+#    conv forced to cuDNN and to cuBLASLt (PANOPTIC_CUDA_GEMM).
 #    Without a usable device it prints "skipped: <reason>".
 # So this passes on machines without a GPU.
 set -euo pipefail
@@ -37,6 +38,10 @@ for p in fp32 tf32 fp16; do
 done
 "$BIN" predict "$MODEL" examples/images -o "$tmp/fp32_b3" -q --device cuda --batch 3 >/dev/null
 "$BIN" predict "$MODEL" examples/images -o "$tmp/fp32_s200" -q --device cuda --size 200 >/dev/null
+for g in cudnn cublas; do
+    PANOPTIC_CUDA_GEMM=$g "$BIN" predict "$MODEL" examples/images -o "$tmp/fp32_$g" -q \
+        --device cuda >/dev/null
+done
 /usr/bin/python3 - "$tmp" <<'PY'
 import glob, os, sys
 import numpy as np
@@ -46,7 +51,8 @@ names = sorted(os.path.basename(p) for p in glob.glob(os.path.join(tmp, "cpu", "
 assert names, "no CPU predictions"
 bad = False
 for prec, ref, need in (("fp32", "cpu", 0.999), ("tf32", "cpu", 0.999), ("fp16", "cpu", None),
-                        ("fp32_b3", "cpu", 0.999), ("fp32_s200", "cpu_s200", 0.999)):
+                        ("fp32_b3", "cpu", 0.999), ("fp32_s200", "cpu_s200", 0.999),
+                        ("fp32_cudnn", "cpu", 0.999), ("fp32_cublas", "cpu", 0.999)):
     same = total = 0
     for n in names:
         a = np.asarray(Image.open(os.path.join(tmp, ref, n)).convert("RGB"))

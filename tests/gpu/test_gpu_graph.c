@@ -6,8 +6,9 @@
  * then a larger image (its net may grow the shared workspace, which drops the
  * graphs holding the old one), then A and B again: every prediction must equal
  * the image's eager one (a fresh engine's first run) exactly: same kernels,
- * same order. FP32 and FP16. Without a usable device the test says so and is
- * skipped.
+ * same order (so the 1x1 convs are all sent to cuBLASLt, not timed, which
+ * could choose differently per engine). FP32 and FP16. Without a usable
+ * device the test says so and is skipped.
  */
 #include <criterion/criterion.h>
 #include <stdio.h>
@@ -24,6 +25,9 @@ static pdl_engine *cuda_engine(pdl_precision precision)
 {
     const char *lib = getenv("PDL_GPU_TEST_LIB");
     setenv("PANOPTIC_CUDA_LIB", lib && *lib ? lib : "build/libpanoptic_cuda.so", 1);
+    /* a fixed path for the 1x1 convs (the timed choice may differ from engine
+     * to engine); cuBLASLt, so the GEMMs are captured too */
+    setenv("PANOPTIC_CUDA_GEMM", "cublas", 1);
     pdl_engine_options opt;
     pdl_engine_options_default(&opt);
     opt.device.kind = PDL_DEVICE_CUDA;
