@@ -103,6 +103,7 @@ $(CUDA_LIB): $(CUDA_OBJ)
 # with the src/cuda files that need no kernels (cudnn_*.c, cuda_check.c,
 # cuda_weight_pack.c, cuda_gemm_choice.c, cublas_conv1x1.c).
 CUDA_TEST_OBJ := $(patsubst %.c,$(BUILD)/obj/cuda/%.o,$(wildcard tests/cuda/test_*.c) \
+                   $(wildcard tests/cuda/support/*.c) \
                    $(wildcard src/cuda/cudnn_*.c) src/cuda/cuda_check.c src/cuda/cuda_weight_pack.c \
                    src/cuda/cuda_gemm_choice.c src/cuda/cublas_conv1x1.c)
 $(BUILD)/obj/cuda/tests/cuda/%.o: tests/cuda/%.c

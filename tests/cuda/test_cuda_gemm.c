@@ -20,6 +20,7 @@
 #include "cublas_conv1x1.h"
 #include "cuda_gemm_choice.h"
 #include "cuda_internal.h"
+#include "support/tsup_cuda.h"
 #include "rng.h"
 #include "safetensors.h"
 
@@ -98,18 +99,6 @@ static int check_candidates(const pdl_config *cfg, bool bottleneck, bool dilated
     return count;
 }
 
-static void config_from_json(const char *path, pdl_config *cfg)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert(f, "%s: cannot open", path);
-    char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    cr_assert(n > 0 && n < sizeof buf, "%s: %zu bytes", path, n);
-    pdl_error err;
-    cr_assert_eq(pdl_config_parse(buf, n, path, cfg, &err), PDL_OK, "%s", err.msg);
-}
-
 /* R52: 16 bottlenecks x (conv1, conv3) = 32, + shortcuts of res2 and the
  * dilated res5 = 34 in the backbone; per head ASPP 1x1 + 3 pointwise +
  * pooled + projection = 6, two decoder projections, two fuse pointwise: 10,
@@ -119,7 +108,7 @@ static void config_from_json(const char *path, pdl_config *cfg)
 Test(cuda_gemm, candidates_cityscapes_r52_dsconv)
 {
     pdl_config cfg;
-    config_from_json("tests/cuda/data/cityscapes-r52-dsconv.json", &cfg);
+    tsup_cuda_config_from_json("tests/cuda/data/cityscapes-r52-dsconv.json", &cfg);
     cr_expect_eq(check_candidates(&cfg, true, true, 1024, 2048), 59);
 }
 

@@ -18,20 +18,9 @@
 #include <string.h>
 
 #include "cuda_internal.h"
+#include "support/tsup_cuda.h"
 #include "cudnn_graph.h"
 #include "safetensors.h"
-
-static void config_from_json(const char *path, pdl_config *cfg)
-{
-    FILE *f = fopen(path, "rb");
-    cr_assert(f, "%s: cannot open", path);
-    char buf[1 << 16];
-    size_t n = fread(buf, 1, sizeof buf, f);
-    fclose(f);
-    cr_assert(n > 0 && n < sizeof buf, "%s: %zu bytes", path, n);
-    pdl_error err;
-    cr_assert_eq(pdl_config_parse(buf, n, path, cfg, &err), PDL_OK, "%s", err.msg);
-}
 
 typedef struct tally {
     int convs, depthwise, residual, relu, maxpools;
@@ -87,7 +76,7 @@ static tally describe_all(const pdl_config *cfg, int batch, int h, int w, pdl_pr
 static void check_r52_dsconv(const char *path, int batch, int h, int w)
 {
     pdl_config cfg;
-    config_from_json(path, &cfg);
+    tsup_cuda_config_from_json(path, &cfg);
     for (int p = 0; p < 2; p++) {
         tally t = describe_all(&cfg, batch, h, w, p ? PDL_PRECISION_FP16 : PDL_PRECISION_FP32);
         cr_expect_eq(t.convs, 94, "%s: %d convs", path, t.convs);
