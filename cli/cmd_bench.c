@@ -43,8 +43,10 @@ static const char usage[] =
     "of the sweep (sizes x devices x precisions): p50/p90/p99 per stage and of\n"
     "the total, images/s, the process's peak resident memory, and PQ when ground\n"
     "truth is given (computed as `panoptic eval` does). Writes PREFIX.csv,\n"
-    "PREFIX.json (every number and the environment) and PREFIX.svg (PQ against\n"
-    "latency; images/s against size when there is no ground truth).\n"
+    "PREFIX.json (every number, the environment and the backend's counters:\n"
+    "plans, buffer sizes, CUDA graph replays, 1x1 convs run as GEMMs) and\n"
+    "PREFIX.svg (PQ against latency; images/s against size when there is no\n"
+    "ground truth).\n"
     "\n"
     "      --data DIR          images (walked recursively); default: synthetic scenes\n"
     "      --gt-json F         COCO-panoptic ground truth for PQ (image ids = file stems)\n"
@@ -326,6 +328,7 @@ static void run_point(sweep *s, const char *device, const char *precision, int s
         p.runs = timed;
         p.images_per_s = elapsed > 0 ? 1e3 * timed / elapsed : 0;
         p.peak_rss_mib = peak_rss_mib();
+        pdl_engine_stats(e, &p.backend);
         if (evaluate(s, pred_dir, annotations, cfg, &p, &err) != PDL_OK) {
             fprintf(stderr, "panoptic bench: %s\n", err.msg);
             s->failures++;

@@ -110,6 +110,15 @@ static json_t *point_json(const pdl_bench_point *p)
     json_object_set_new(o, "pq", p->has_pq ? json_pack("{s:f, s:f, s:f, s:i}", "pq", p->pq, "sq",
                                                        p->sq, "rq", p->rq, "images", p->pq_images)
                                            : json_null());
+    const pdl_backend_stats *b = &p->backend;
+    const double mib = 1.0 / (1 << 20);
+    json_object_set_new(
+        o, "backend",
+        json_pack("{s:i, s:i, s:f, s:f, s:f, s:i, s:i, s:s}", "plans_built", b->plans_built,
+                  "plans_cached", b->plans_cached, "activations_mib", (double)b->arena_bytes * mib,
+                  "weights_mib", (double)b->weight_bytes * mib, "scratch_mib",
+                  (double)b->scratch_bytes * mib, "graph_launches", b->graph_launches, "gemm_convs",
+                  b->gemm_convs, "note", b->note));
     return o;
 }
 

@@ -14,6 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "backend.h"
 #include "status.h"
 
 enum { PDL_BENCH_DECODE, PDL_BENCH_PREPROCESS, PDL_BENCH_NETWORK, PDL_BENCH_POSTPROCESS,
@@ -58,6 +59,7 @@ typedef struct pdl_bench_point {
     bool has_pq;
     double pq, sq, rq;
     int pq_images;
+    pdl_backend_stats backend; /* after the point's last image */
 } pdl_bench_point;
 
 typedef struct pdl_bench_report {

@@ -171,6 +171,11 @@ const char *pdl_engine_backend_name(const pdl_engine *e)
     return e->backend.ops->name;
 }
 
+void pdl_engine_stats(const pdl_engine *e, pdl_backend_stats *out)
+{
+    e->backend.ops->stats(e->backend.ctx, out);
+}
+
 /* The image as the network reads it: 8-bit RGB resized (or copied), then,
  * for a backend taking floats, normalised and padded. */
 pdl_status pdl_engine_prepare_input(const pdl_engine *e, const pdl_image *img,

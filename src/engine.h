@@ -60,6 +60,8 @@ const char *pdl_engine_device(const pdl_engine *e);
 const char *pdl_engine_fallback_note(const pdl_engine *e);
 /* The backend that runs the network: "cpu" or "cuda". */
 const char *pdl_engine_backend_name(const pdl_engine *e);
+/* The backend's counters (plans, buffers, CUDA graph replays, GEMM convs). */
+void pdl_engine_stats(const pdl_engine *e, pdl_backend_stats *out);
 
 pdl_status pdl_engine_prepare_input(const pdl_engine *e, const pdl_image *img,
                                     pdl_engine_input *in, pdl_error *err);

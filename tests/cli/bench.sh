@@ -98,6 +98,10 @@ for p in r["points"]:
         bad.append("size %d: stages' p50s sum to %.2f ms, total p50 %.2f ms" % (p["size"], parts, total))
     if not (p["images_per_s"] > 0 and p["peak_rss_mib"] > 0 and p["runs"] == 8 and p["images"] == 3):
         bad.append("size %d: images/s, RSS or counts wrong: %r" % (p["size"], p))
+    b = p["backend"]
+    if not (b["plans_built"] >= 1 and b["activations_mib"] > 0 and b["weights_mib"] > 0
+            and b["graph_launches"] == 0 and b["gemm_convs"] == 0 and b["note"] == ""):
+        bad.append("size %d: CPU backend counters wrong: %r" % (p["size"], b))
     ev = json.load(open("%s/eval_%d.json" % (tmp, p["size"])))
     for k in ("pq", "sq", "rq"):
         if p["pq"][k] != ev["All"][k]:
