@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Centers the look-up grid of grouping has room for without growing. */
+#define PP_GRID_LIST_K 256
+
 typedef struct pp_buffer {
     void *p;
     size_t cap;
@@ -488,16 +491,20 @@ pdl_status pdl_pp_run(pdl_pp_context *c, const pdl_pp_heads *h, pdl_pp_result *o
                                P(B_CTR)};
     EXEC(c->k->semantic(&sa, c->stream), "semantic");
 
-    int centers;
+    int centers = 0;
     st = find_centers(c, &m, &centers, err);
     if (st != PDL_OK)
         return st;
 
-    /* Stages 4-5: grouping and histograms. The per-cell center lists are
-     * sized by the centers found, not by top_k (65535 x 2048 cells would be
-     * 268 MB for a 1024 x 2048 output). */
+    /* Stages 4-5: grouping and histograms. The per-cell center lists hold
+     * room for top_k centers up to PP_GRID_LIST_K, so images of one size
+     * allocate nothing after the first; beyond that, for the centers found
+     * (top_k 65535 would take 268 MB at 1024 x 2048). */
+    size_t list_k = centers > PP_GRID_LIST_K ? (size_t)centers
+                    : c->opt.top_k < PP_GRID_LIST_K ? (size_t)c->opt.top_k
+                                                     : PP_GRID_LIST_K;
     st = ensure(c, B_GRID_LIST,
-                (size_t)grid_h * (size_t)grid_w * (size_t)centers * sizeof(unsigned short),
+                (size_t)grid_h * (size_t)grid_w * list_k * sizeof(unsigned short),
                 "the center look-up grid", err);
     if (st != PDL_OK)
         return st;

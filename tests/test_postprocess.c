@@ -2,7 +2,8 @@
  * against the serial reference in tests/support, on random cases with
  * realistic structure at many sizes; every case also runs at 1 and 2 threads
  * and must give identical results (integer outputs and fixed-point scores).
- * Also: an executor out of memory gives an error naming the size. */
+ * Also: an executor out of memory gives an error naming the size, and images
+ * of a size already seen allocate nothing. */
 #include <criterion/criterion.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -87,4 +88,49 @@ Test(postprocess, out_of_memory_names_size)
               "%s", err.msg);
     free(heads);
     pdl_pp_free(pp);
+}
+
+/* The executor's allocations, counted (each Criterion test runs in a process of its own). */
+static int allocations;
+
+static int alloc_counted(void **p, size_t bytes)
+{
+    allocations++;
+    return pdl_cpu_pp_kernels.alloc(p, bytes);
+}
+
+/* After the first image of a size, images of that size allocate nothing,
+ * whatever their number of centers (up to the grid's reserve). */
+Test(postprocess, steady_state_allocates_nothing)
+{
+    pdl_pp_kernels k = pdl_cpu_pp_kernels;
+    k.alloc = alloc_counted;
+    tsup_pp_case few, many;
+    tsup_pp_case_random(&few, 7, 200, 300, 4, 3, 0.05, 41);
+    tsup_pp_case_random(&many, 7, 200, 300, 4, 60, 0.02, 42);
+    pdl_pp_options o = few.opt;
+    o.isthing = few.isthing;
+    pdl_pp_context *pp;
+    pdl_error err;
+    cr_assert_eq(pdl_pp_init(&pp, &k, NULL, &o, &err), PDL_OK, "%s", err.msg);
+    const tsup_pp_case *order[3] = {&few, &many, &few};
+    int centers[3];
+    for (int i = 0; i < 3; i++) {
+        const tsup_pp_case *c = order[i];
+        pdl_pp_heads h = {c->logits, c->center,   c->offset,  c->in_h,          c->in_w,
+                          c->resize_h, c->resize_w, c->out_h, c->out_w, c->offset_scale_y,
+                          c->offset_scale_x};
+        int before = allocations;
+        pdl_pp_result r;
+        cr_assert_eq(pdl_pp_run(pp, &h, &r, &err), PDL_OK, "%s", err.msg);
+        centers[i] = r.center_count;
+        if (i > 0)
+            cr_assert_eq(allocations, before, "image %d (%d centers) allocated %d buffers", i,
+                         r.center_count, allocations - before);
+    }
+    cr_assert(centers[1] > centers[0] + 20, "centers %d and %d: the case does not vary them",
+              centers[0], centers[1]);
+    pdl_pp_free(pp);
+    tsup_pp_case_free(&few);
+    tsup_pp_case_free(&many);
 }
