@@ -1,7 +1,10 @@
 /* cuda_weights.c - the model's conv weights on the device, uploaded once per
  * model: packed on the host (cuda_weight_pack.c: KRSC, the input conv's
  * channels padded, the precision's storage type; BatchNorm is already folded
- * by the model loader) and copied into one device block with one cudaMemcpy.
+ * by the model loader) and copied into one device block with one copy, on
+ * the backend's stream and waited for: a plain cudaMemcpy from pageable
+ * memory goes through the legacy default stream, which our non-blocking
+ * stream does not wait for, and may return before the data has landed.
  */
 #include "cuda_internal.h"
 
@@ -18,7 +21,9 @@ static pdl_status upload(pdl_cuda_shared *sh, const pdl_model *m, const pdl_cuda
         return pdl_fail(err, PDL_ERR_NOMEM,
                         "CUDA backend: out of device memory for the weights (%zu MB): %s",
                         p->bytes >> 20, cudaGetErrorString(e));
-    PDL_CUDA(cudaMemcpy(sh->weight_block, p->block, p->bytes, cudaMemcpyHostToDevice));
+    PDL_CUDA(cudaMemcpyAsync(sh->weight_block, p->block, p->bytes, cudaMemcpyHostToDevice,
+                             sh->stream));
+    PDL_CUDA(cudaStreamSynchronize(sh->stream));
     for (int i = 0; i < m->nops; i++)
         if (m->ops[i].kind == PDL_OP_CONV) {
             sh->weight[i] = (char *)sh->weight_block + p->weight_at[i];
