@@ -156,10 +156,9 @@ static pdl_status grow_workspace(cuda_context *c, const pdl_cuda_net *n, pdl_err
     return PDL_OK;
 }
 
-static pdl_status cuda_prepare(void *ctx, const pdl_model *model, int batch, int height, int width,
-                               pdl_error *err)
+static pdl_status prepare(cuda_context *c, const pdl_model *model, int batch, int height,
+                          int width, pdl_error *err)
 {
-    cuda_context *c = ctx;
     if (batch < 1 || batch > PDL_MAX_BATCH)
         return pdl_fail(err, PDL_ERR_ARG, "CUDA backend: bad batch size %d (1..%d)", batch,
                         PDL_MAX_BATCH);
@@ -193,6 +192,19 @@ static pdl_status cuda_prepare(void *ctx, const pdl_model *model, int batch, int
     c->height = height;
     c->width = width;
     return PDL_OK;
+}
+
+/* A failed prepare leaves no net current: the one before may have lost its
+ * workspace (grow_workspace frees it first) or its weights, and run() must
+ * refuse rather than run it. */
+static pdl_status cuda_prepare(void *ctx, const pdl_model *model, int batch, int height, int width,
+                               pdl_error *err)
+{
+    cuda_context *c = ctx;
+    pdl_status st = prepare(c, model, batch, height, width, err);
+    if (st != PDL_OK)
+        c->current = NULL;
+    return st;
 }
 
 static pdl_status cuda_run(void *ctx, const void *input, unsigned flags, pdl_head_outputs *out,
