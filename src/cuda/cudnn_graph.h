@@ -62,7 +62,8 @@ pdl_status pdl_cudnn_maxpool_describe(const pdl_op *op, int batch, pdl_shape in,
 
 /* Makes the operation graph and the execution plan: heuristics mode A, the
  * first engine configuration in its list that finalizes (for FP32, the first
- * whose engine uses no tensor cores, which on float data would mean TF32). */
+ * whose engine uses no tensor cores, which on float data would mean TF32);
+ * the fallback mode's list likewise when mode A's has none. */
 pdl_status pdl_cudnn_graph_plan(pdl_cudnn_graph *d, cudnnHandle_t handle, const char *name,
                                pdl_error *err);
 

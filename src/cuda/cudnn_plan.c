@@ -4,7 +4,10 @@
  * the graph's tensors, needs no GPU).
  *
  * Heuristics mode A ranks engine configurations; we take the first that
- * finalizes into a plan. How TF32 is expressed: cuDNN 9 has no math-mode
+ * finalizes into a plan. When mode A has none (a fused graph its engines do
+ * not cover, or only tensor-core engines for FP32), the fallback mode's
+ * list is tried the same way before the layer is given up, as cuDNN's
+ * frontend does with its {A, fallback} heuristics lists. How TF32 is expressed: cuDNN 9 has no math-mode
  * attribute in the backend API; an engine whose numerical notes include
  * CUDNN_NUMERICAL_NOTE_TENSOR_CORE runs float data on tensor cores, i.e. in
  * TF32. So FP32 skips those engines (and any that down-convert inputs), TF32
@@ -88,11 +91,11 @@ static pdl_status first_plan(pdl_cudnn_graph *d, cudnnHandle_t handle, cudnnBack
                     (long long)n, d->precision == PDL_PRECISION_FP32 ? ", tensor-core ones skipped for fp32" : "");
 }
 
-static pdl_status heuristics(pdl_cudnn_graph *d, cudnnHandle_t handle, pdl_error *err)
+static pdl_status heuristics(pdl_cudnn_graph *d, cudnnHandle_t handle, cudnnBackendHeurMode_t mode,
+                             pdl_error *err)
 {
     cudnnBackendDescriptor_t heur;
     PDL_CUDNN(cudnnBackendCreateDescriptor(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR, &heur));
-    cudnnBackendHeurMode_t mode = CUDNN_HEUR_MODE_A;
     int64_t n = 0;
     cudnnStatus_t s = cudnnBackendSetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH,
                                                CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &d->graph);
@@ -113,7 +116,7 @@ static pdl_status heuristics(pdl_cudnn_graph *d, cudnnHandle_t handle, pdl_error
                                      CUDNN_TYPE_BACKEND_DESCRIPTOR, n, &n, cfgs);
     pdl_status st = !cfgs ? pdl_fail(err, PDL_ERR_NOMEM, "cuDNN heuristics: out of memory")
                     : s != CUDNN_STATUS_SUCCESS
-                        ? pdl_cudnn_fail(err, s, "engine heuristics (mode A)", __FILE__, __LINE__)
+                        ? pdl_cudnn_fail(err, s, "engine heuristics", __FILE__, __LINE__)
                         : first_plan(d, handle, cfgs, n, err);
     for (int64_t i = 0; cfgs && i < made; i++)
         if (cfgs[i])
@@ -126,13 +129,16 @@ static pdl_status heuristics(pdl_cudnn_graph *d, cudnnHandle_t handle, pdl_error
 pdl_status pdl_cudnn_graph_plan(pdl_cudnn_graph *d, cudnnHandle_t handle, const char *name,
                                pdl_error *err)
 {
-    pdl_error inner;
+    pdl_error inner, fallback;
     pdl_status st = make_graph(d, handle, &inner);
-    if (st == PDL_OK)
-        st = heuristics(d, handle, &inner);
-    return st == PDL_OK ? PDL_OK
-                        : pdl_fail(err, inner.code, "%s (%s): %s", name,
-                                   pdl_precision_name(d->precision), inner.msg);
+    if (st != PDL_OK)
+        return pdl_fail(err, inner.code, "%s (%s): %s", name, pdl_precision_name(d->precision),
+                        inner.msg);
+    if (heuristics(d, handle, CUDNN_HEUR_MODE_A, &inner) == PDL_OK ||
+        heuristics(d, handle, CUDNN_HEUR_MODE_FALLBACK, &fallback) == PDL_OK)
+        return PDL_OK;
+    return pdl_fail(err, inner.code, "%s (%s): heuristics mode A: %s; fallback mode: %s", name,
+                    pdl_precision_name(d->precision), inner.msg, fallback.msg);
 }
 
 void pdl_cudnn_op_pointers(const pdl_op *op, void *const *t, void *w, void *b,
