@@ -62,11 +62,17 @@ const char *pdl_precision_name(pdl_precision p)
     return (unsigned)p < 3 ? precision_names[p] : "?";
 }
 
+/* The library stays mapped after dlclose: the CUDA runtime, cuDNN and
+ * cuBLASLt it pulls in are not meant to be unloaded and loaded again in one
+ * process, which every engine close and open (predict --streams, the tests)
+ * would otherwise do. */
+#define CUDA_DLOPEN_FLAGS (RTLD_NOW | RTLD_LOCAL | RTLD_NODELETE)
+
 static void *open_cuda_library(char *why, size_t why_size)
 {
     const char *env = getenv("PANOPTIC_CUDA_LIB");
     if (env && *env) {
-        void *h = dlopen(env, RTLD_NOW | RTLD_LOCAL);
+        void *h = dlopen(env, CUDA_DLOPEN_FLAGS);
         if (!h)
             snprintf(why, why_size, "%s", dlerror());
         return h;
@@ -78,11 +84,11 @@ static void *open_cuda_library(char *why, size_t why_size)
         char *slash = strrchr(exe, '/');
         char path[PATH_MAX + sizeof CUDA_LIB_NAME];
         snprintf(path, sizeof path, "%.*s/%s", (int)(slash ? slash - exe : 0), exe, CUDA_LIB_NAME);
-        void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        void *h = dlopen(path, CUDA_DLOPEN_FLAGS);
         if (h)
             return h;
     }
-    void *h = dlopen(CUDA_LIB_NAME, RTLD_NOW | RTLD_LOCAL);
+    void *h = dlopen(CUDA_LIB_NAME, CUDA_DLOPEN_FLAGS);
     if (!h)
         snprintf(why, why_size, "%s", dlerror());
     return h;
