@@ -22,7 +22,7 @@ extern "C" {
  * -1e30, whose softmax weight is 0) so the host's 4-wide vector loops have no
  * scalar remainder. */
 #define PDL_PP_PADDED(classes) (((classes) + 3) & ~3)
-#define PDL_PP_MAX_NMS 255     /* largest NMS window (kernels keep one window column locally) */
+#define PDL_PP_MAX_NMS 255     /* largest NMS window */
 #define PDL_PP_HEAD_LANES 8    /* adjacent head pixels per element of semantic_heads */
 #define PDL_PP_NMS_LANES 8     /* adjacent columns per element of the NMS column pass */
 #define PDL_PP_MAX_TOP_K 65535 /* instance ids are stored as 16-bit */
@@ -68,6 +68,7 @@ typedef struct pdl_pp_nms_args {
     int h, w, k;
     const float *ctr;  /* thresholded heatmap */
     float *rowmax;     /* row-window maxima (written by nms_rows, read by nms_cols) */
+    float *colmax;     /* [h][w] scratch of nms_cols (suffix maxima) */
     int *cand;         /* [out] pixel index of each peak, in no particular order */
     unsigned *counter; /* [out] number of peaks (zeroed by the caller) */
 } pdl_pp_nms_args;

@@ -10,7 +10,10 @@
  * equals the brute-force pool bit for bit. The column pass handles
  * PDL_PP_NMS_LANES adjacent columns per element (vectorised on the host, still
  * tens of thousands of threads on the GPU) and emits the peaks directly, in
- * arbitrary order (top-k sorts them later).
+ * arbitrary order (top-k sorts them later). Suffix maxima live in memory the
+ * element owns (its output row, or the column pass's scratch), not in
+ * per-thread arrays: at k = 255 those would take 8 KB of local memory per GPU
+ * thread, which the driver reserves for every thread the GPU can hold.
  *
  * Above-threshold values are sparse (near centers), and a window maximum that
  * is <= 0 never decides a peak: a peak is > 0 and is part of its own window.
@@ -21,39 +24,37 @@
  */
 #include "pp_common.h"
 
-/* Window maxima for window starts base .. base + k - 1 along a line of `len`
- * values at `stride`, in coordinates padded by r = k / 2 on both sides, so the
- * window starting at s is centred on pixel s. */
-template <typename Emit>
-static PDL_HD void window_block(const float *src, long stride, int len, int k, int base, Emit emit)
+/* Window maxima for window starts base .. base + k - 1 of a row of `len`
+ * values, in coordinates padded by r = k / 2 on both sides, so the window
+ * starting at s is centred on pixel s. The block's suffix maxima are written
+ * to out[] first and combined there with the next block's prefix maxima, so
+ * a thread needs no array of its own (k goes up to 255). */
+static PDL_HD void row_block(const float *src, float *out, int len, int k, int base)
 {
     int r = k / 2;
-    float suf[PDL_PP_MAX_NMS];
     float m = -INFINITY;
     for (int j = k - 1; j >= 0; j--) {
         int u = base + j - r;
-        float v = (u >= 0 && u < len) ? src[u * stride] : -INFINITY;
+        float v = (u >= 0 && u < len) ? src[u] : -INFINITY;
         m = v > m ? v : m;
-        suf[j] = m;
+        if (base + j < len)
+            out[base + j] = m;
     }
     float p = -INFINITY;
     for (int j = 0; j < k && base + j < len; j++) {
-        emit(base + j, suf[j] > p ? suf[j] : p);
+        float suf = out[base + j];
+        out[base + j] = suf > p ? suf : p;
         int u = base + k + j - r;
-        float v = (u >= 0 && u < len) ? src[u * stride] : -INFINITY;
+        float v = (u >= 0 && u < len) ? src[u] : -INFINITY;
         p = v > p ? v : p;
     }
 }
 
-struct row_emit {
-    float *out;
-    PDL_HD void operator()(int s, float v) const { out[s] = v; }
-};
-
 /* The column pass for window starts base .. base + k - 1 (rows) at L adjacent
- * columns x0 .. x0 + L - 1: the same van Herk scheme as window_block, with
- * the L columns innermost so the host vectorises them. Peaks are rare, so the
- * test is a vector compare and the atomic only runs on a hit. */
+ * columns x0 .. x0 + L - 1: the same van Herk scheme as row_block, with the
+ * L columns innermost so the host vectorises them, and the suffix maxima in
+ * the caller's scratch (the element's own rows and columns of it). Peaks are
+ * rare, so the test is a vector compare and the atomic only runs on a hit. */
 template <int L>
 static PDL_HD void cols_block(const pdl_pp_nms_args &a, int base, int x0)
 {
@@ -66,7 +67,7 @@ static PDL_HD void cols_block(const pdl_pp_nms_args &a, int base, int x0)
     if (!any)
         return;
     int r = a.k / 2;
-    float suf[PDL_PP_MAX_NMS][L], m[L], p[L];
+    float m[L], p[L];
     for (int l = 0; l < L; l++)
         m[l] = p[l] = -INFINITY;
     for (int j = a.k - 1; j >= 0; j--) {
@@ -76,17 +77,20 @@ static PDL_HD void cols_block(const pdl_pp_nms_args &a, int base, int x0)
             for (int l = 0; l < L; l++)
                 m[l] = src[l] > m[l] ? src[l] : m[l];
         }
-        for (int l = 0; l < L; l++)
-            suf[j][l] = m[l];
+        if (base + j < a.h) {
+            float *suf = a.colmax + (long)(base + j) * a.w + x0;
+            for (int l = 0; l < L; l++)
+                suf[l] = m[l];
+        }
     }
     for (int j = 0; j < a.k && base + j < a.h; j++) {
         long row = (long)(base + j) * a.w + x0;
-        const float *t = a.ctr + row;
+        const float *t = a.ctr + row, *suf = a.colmax + row;
         int hit = 0;
         for (int l = 0; l < L; l++)
-            hit |= t[l] > 0.0f && t[l] == (suf[j][l] > p[l] ? suf[j][l] : p[l]);
+            hit |= t[l] > 0.0f && t[l] == (suf[l] > p[l] ? suf[l] : p[l]);
         for (int l = 0; hit && l < L; l++)
-            if (t[l] > 0.0f && t[l] == (suf[j][l] > p[l] ? suf[j][l] : p[l]))
+            if (t[l] > 0.0f && t[l] == (suf[l] > p[l] ? suf[l] : p[l]))
                 a.cand[pdl_atomic_add_u32(a.counter, 1u)] = (int)(row + l);
         int u = base + a.k + j - r;
         if (u < a.h) {
@@ -121,9 +125,8 @@ static PDL_HD void rows_kernel(const pdl_pp_nms_args &a, long i)
             out[s] = 0.0f;
         return;
     }
-    row_emit e = {out};
     for (int b = base; b < end; b += a.k)
-        window_block(src, 1, a.w, a.k, b, e);
+        row_block(src, out, a.w, a.k, b);
 }
 
 /* One element: a block of k window starts down PDL_PP_NMS_LANES adjacent

@@ -14,8 +14,17 @@
  * on the order in which threads add them. Scores only need 1e-5, so rounding
  * in another order than the argmax's sampling is fine; the map never depends
  * on it.
+ *
+ * A thread keeps two columns and two rows of softmax terms, CAP floats each:
+ * the kernel is built for up to 32 classes (Cityscapes, the demo model) and
+ * for PDL_PP_MAX_CLASSES, and launched with the smaller that fits, since a GPU
+ * reserves a thread's local memory for every thread it can hold (4 KB at 256
+ * classes, 512 bytes at 32).
  */
 #include "pp_common.h"
+
+/* Classes of the small build of paint_kernel (a multiple of 4). */
+#define PP_PAINT_SMALL_CAP 32
 
 /* Logits of head column j interpolated down to the row with vertical tap ty,
  * for `padded` classes (planar rows hold only `classes`; the rest is filled
@@ -124,6 +133,7 @@ static PDL_HD void flush(const pdl_pp_paint_args &a, int key, int y, int x0, int
     pdl_atomic_max_i32(&box[3], y);
 }
 
+template <int CAP>
 static PDL_HD void paint_kernel(const pdl_pp_paint_args &a, long i)
 {
     int segs = (a.map.out_w + PDL_PP_SEGMENT - 1) / PDL_PP_SEGMENT;
@@ -137,7 +147,7 @@ static PDL_HD void paint_kernel(const pdl_pp_paint_args &a, long i)
      * reads (col[side] for head column j[side]); pixels move right, so each
      * column is interpolated once per segment. */
     int padded = PDL_PP_PADDED(a.classes);
-    float col[2][PDL_PP_PADDED(PDL_PP_MAX_CLASSES)];
+    float col[2][CAP];
     int j[2] = {-1, -1};
     /* Softmax terms e, valid for pixel e_x. Between two pixels that read the
      * same columns with weights that move by exactly `step` (upsampling by a
@@ -145,7 +155,7 @@ static PDL_HD void paint_kernel(const pdl_pp_paint_args &a, long i)
      * terms of the next pixel are e * q with q = exp((c1 - c0) * step), the
      * same for every pixel pair of the column pair: one exp per class and
      * pair instead of one per class and pixel. */
-    float e[PDL_PP_PADDED(PDL_PP_MAX_CLASSES)], q[PDL_PP_PADDED(PDL_PP_MAX_CLASSES)];
+    float e[CAP], q[CAP];
     float e_sum = 0.0f;
     int e_x = -1, q_ok = 0;
     float q_step = 0.0f;
@@ -223,5 +233,8 @@ extern "C" int PDL_EXEC(pp_paint)(const pdl_pp_paint_args *in, void *stream)
 {
     pdl_pp_paint_args a = *in;
     long segs = (a.map.out_w + PDL_PP_SEGMENT - 1) / PDL_PP_SEGMENT;
-    return PDL_LAUNCH(paint_kernel, a, (long)a.map.out_h * segs, stream);
+    if (PDL_PP_PADDED(a.classes) <= PP_PAINT_SMALL_CAP)
+        return PDL_LAUNCH(paint_kernel<PP_PAINT_SMALL_CAP>, a, (long)a.map.out_h * segs, stream);
+    return PDL_LAUNCH(paint_kernel<PDL_PP_PADDED(PDL_PP_MAX_CLASSES)>, a,
+                      (long)a.map.out_h * segs, stream);
 }

@@ -311,8 +311,10 @@ static int cmp_raster(const void *a, const void *b)
 static pdl_status find_centers(pdl_pp_context *c, const pdl_pp_map *m, int *count, pdl_error *err)
 {
     unsigned counters[2];
+    /* The column pass's scratch is the panoptic map's buffer, unused until
+     * painting. */
     pdl_pp_nms_args na = {m->out_h, m->out_w, c->opt.nms_kernel, P(B_CTR), P(B_ROWMAX),
-                          P(B_CAND), P(B_COUNTERS)};
+                          P(B_PAN), P(B_CAND), P(B_COUNTERS)};
     EXEC(c->k->zero(P(B_COUNTERS), sizeof counters, c->stream), "clear");
     EXEC(c->k->nms_rows(&na, c->stream), "nms_rows");
     EXEC(c->k->nms_cols(&na, c->stream), "nms_cols");

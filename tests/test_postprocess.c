@@ -50,6 +50,12 @@ Test(postprocess, random_1024x2048)
     random_case(1024, 2048, 4, 8, 40, 14, 15);
 }
 
+/* COCO's 133 classes: more than the small build of the paint kernel holds. */
+Test(postprocess, random_133_classes)
+{
+    random_case(257, 383, 4, 133, 25, 16, 5);
+}
+
 Test(postprocess, random_full_size_heads)
 {
     random_case(300, 401, 1, 7, 15, 15, 5);
