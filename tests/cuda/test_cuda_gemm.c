@@ -60,12 +60,8 @@ static int check_candidates(const pdl_config *cfg, bool bottleneck, bool dilated
                             int w)
 {
     pdl_model m;
+    pdl_shape *shapes = tsup_cuda_model_shapes(cfg, h, w, &m);
     pdl_error err;
-    cr_assert_eq(pdl_model_build(cfg, &m, &err), PDL_OK, "%s", err.msg);
-    int hp, wp;
-    pdl_model_input_size(cfg, h, w, &hp, &wp);
-    pdl_shape *shapes = malloc((size_t)m.ntensors * sizeof *shapes);
-    cr_assert_eq(pdl_model_shapes(&m, hp, wp, shapes, &err), PDL_OK, "%s", err.msg);
     int count = 0;
     for (int i = 0; i < m.nops; i++) {
         const pdl_op *op = &m.ops[i];

@@ -30,12 +30,8 @@ typedef struct tally {
 static tally describe_all(const pdl_config *cfg, int batch, int h, int w, pdl_precision precision)
 {
     pdl_model m;
+    pdl_shape *shapes = tsup_cuda_model_shapes(cfg, h, w, &m);
     pdl_error err;
-    cr_assert_eq(pdl_model_build(cfg, &m, &err), PDL_OK, "%s", err.msg);
-    int hp, wp;
-    pdl_model_input_size(cfg, h, w, &hp, &wp);
-    pdl_shape *shapes = malloc((size_t)m.ntensors * sizeof *shapes);
-    cr_assert_eq(pdl_model_shapes(&m, hp, wp, shapes, &err), PDL_OK, "%s", err.msg);
     shapes[0].c = PDL_CUDA_INPUT_CHANNELS; /* as the backend stores the input */
     tally t = {0};
     for (int i = 0; i < m.nops; i++) {
