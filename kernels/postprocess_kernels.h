@@ -39,6 +39,20 @@ typedef struct pdl_pp_map {
     float offset_scale_y, offset_scale_x; /* multiplies the resized offsets */
 } pdl_pp_map;
 
+/* One output coordinate's bilinear taps along an axis: source indices i0, i1
+ * and weights l0, l1 (kernels/pp_common.h, pdl_axis). */
+typedef struct pdl_axis_tap {
+    int i0, i1;
+    float l0, l1;
+} pdl_axis_tap;
+
+/* The horizontal taps of every output column, the same for all rows: made
+ * once per image (axis_taps) and read by the per-pixel kernels. */
+typedef struct pdl_pp_axis_args {
+    pdl_pp_map map;
+    pdl_axis_tap *xtap; /* [out] [out_w] */
+} pdl_pp_axis_args;
+
 /* Per head pixel: the logits channel-last and the winning class, its logit,
  * the runner-up logit and the largest magnitude (semantic_heads); then per
  * head cell (y0, x0): the classes that can be the argmax at an output pixel
@@ -57,6 +71,8 @@ typedef struct pdl_pp_semantic_args {
     pdl_pp_map map;
     int classes;
     float threshold;
+    float below; /* four center taps all below this: every pixel between them is below threshold */
+    const pdl_axis_tap *xtap;
     const float *logits, *center;
     const unsigned char *isthing;
     const unsigned char *cell_classes, *cell_count; /* NULL: consider every class */
@@ -92,6 +108,7 @@ typedef struct pdl_pp_topk_args {
 typedef struct pdl_pp_group_args {
     pdl_pp_map map;
     int classes, centers;
+    const pdl_axis_tap *xtap;
     const float *offsets;           /* [2][in_h][in_w], (dy, dx) */
     const unsigned char *sem, *isthing;
     const float *center_y, *center_x; /* [centers], raster order */
@@ -106,6 +123,7 @@ typedef struct pdl_pp_group_args {
 typedef struct pdl_pp_paint_args {
     pdl_pp_map map;
     int classes;
+    const pdl_axis_tap *xtap;
     const float *logits;      /* planar [classes][in_h][in_w], or NULL to use logits_last */
     const float *logits_last; /* channel-last [in_h * in_w][PDL_PP_PADDED(classes)] */
     const unsigned char *sem, *isthing;
@@ -130,6 +148,8 @@ typedef struct pdl_pp_kernels {
     int (*upload)(void *dst, const void *src, size_t bytes, void *stream);
     int (*download)(void *dst, const void *src, size_t bytes, void *stream); /* waits */
     int (*zero)(void *dst, size_t bytes, void *stream);
+    /* launch over the out_w output columns */
+    int (*axis_taps)(const pdl_pp_axis_args *a, void *stream);
     /* launch over in_h * in_w head pixels (in groups of PDL_PP_HEAD_LANES) / cells */
     int (*semantic_heads)(const pdl_pp_cells_args *a, void *stream);
     int (*semantic_cells)(const pdl_pp_cells_args *a, void *stream);

@@ -13,11 +13,6 @@
 #include "pdl_kernel.h"
 #include "postprocess_kernels.h"
 
-typedef struct pdl_axis_tap {
-    int i0, i1;
-    float l0, l1;
-} pdl_axis_tap;
-
 typedef struct pdl_tap {
     long o00, o01, o10, o11; /* offsets of the four taps in a plane */
     float ly0, ly1, lx0, lx1;

@@ -97,7 +97,7 @@ static PDL_HD void group_kernel(const pdl_pp_group_args &a, long i)
         long p = (long)y * a.map.out_w + x;
         int c = a.sem[p], id = 0, key;
         if (a.isthing[c] && a.centers > 0) {
-            pdl_tap t = pdl_tap_make(ty, pdl_axis(x, a.map.scale_x, a.map.in_w), a.map.in_w);
+            pdl_tap t = pdl_tap_make(ty, a.xtap[x], a.map.in_w);
             float dy = pdl_fmul(pdl_bilerp(a.offsets, t), a.map.offset_scale_y);
             float dx = pdl_fmul(pdl_bilerp(a.offsets + plane, t), a.map.offset_scale_x);
             id = nearest(a, pdl_fadd((float)y, dy), pdl_fadd((float)x, dx)) + 1;

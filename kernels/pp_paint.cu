@@ -182,7 +182,7 @@ static PDL_HD void paint_kernel(const pdl_pp_paint_args &a, long i)
         if (id == 0)
             continue;
         if (tx_x != x)
-            tx = pdl_axis(x, a.map.scale_x, a.map.in_w);
+            tx = a.xtap[x];
         int need[2] = {tx.i0, tx.i1};
         for (int s = 0; s < 2; s++) {
             if (j[s] == need[s])
@@ -203,7 +203,7 @@ static PDL_HD void paint_kernel(const pdl_pp_paint_args &a, long i)
 
         if (x + 1 >= xe || a.ins[p + 1] == 0)
             continue;
-        pdl_axis_tap next = pdl_axis(x + 1, a.map.scale_x, a.map.in_w);
+        pdl_axis_tap next = a.xtap[x + 1];
         float step = pdl_fsub(next.l1, tx.l1);
         int same_pair = next.i0 == tx.i0 && next.i1 == tx.i1 && pdl_fsub(tx.l0, next.l0) == step;
         tx = next;

@@ -15,7 +15,8 @@
  * maximum wins).
  *
  * semantic runs over row segments of PDL_PP_SEGMENT pixels so the row's
- * vertical tap is computed once and no per-pixel division is needed.
+ * vertical tap is computed once and no per-pixel division is needed; the
+ * horizontal taps come from the per-image table that axis_taps makes.
  */
 #include "pp_common.h"
 
@@ -135,6 +136,35 @@ static PDL_HD void cells_kernel(const pdl_pp_cells_args &a, long i)
     a.cell_count[i] = (unsigned char)n;
 }
 
+static PDL_HD void axis_kernel(const pdl_pp_axis_args &a, long x)
+{
+    a.xtap[x] = pdl_axis((int)x, a.map.scale_x, a.map.in_w);
+}
+
+/* The argmax class at output pixel p with taps t: the first maximum over the
+ * cell's candidate classes (all classes when there is no list). */
+static inline PDL_HD int sampled_argmax(const pdl_pp_semantic_args &a, const pdl_tap &t,
+                                        const unsigned char *list, int n)
+{
+    long plane = pdl_plane(a.map);
+    int best = 0;
+    float best_v = 0.0f;
+    for (int j = 0; j < n; j++) {
+        int c = list ? list[j] : j;
+        float l = pdl_bilerp(a.logits + c * plane, t);
+        if (j == 0 || l > best_v) {
+            best = c;
+            best_v = l;
+        }
+    }
+    return best;
+}
+
+/* Pixels are taken in runs that read the same head column pair (4 in a row at
+ * x4 upsampling): the run shares the tap offsets, the four center taps and
+ * the cell's class list. A run whose center taps are all below `below` is
+ * below threshold everywhere and one whose cell has a single candidate class
+ * has that class everywhere; both are filled without sampling. */
 static PDL_HD void semantic_kernel(const pdl_pp_semantic_args &a, long i)
 {
     int segs = (a.map.out_w + PDL_PP_SEGMENT - 1) / PDL_PP_SEGMENT;
@@ -142,45 +172,49 @@ static PDL_HD void semantic_kernel(const pdl_pp_semantic_args &a, long i)
     int xs = (int)(i % segs) * PDL_PP_SEGMENT;
     int xe = xs + PDL_PP_SEGMENT < a.map.out_w ? xs + PDL_PP_SEGMENT : a.map.out_w;
     pdl_axis_tap ty = pdl_axis(y, a.map.scale_y, a.map.in_h);
-    long plane = pdl_plane(a.map);
-    /* Pixels that share a head column (4 in a row at x4 upsampling) share the
-     * tap offsets, the four center taps and the cell's class list. */
-    int col = -1, n = a.classes;
-    long o00 = 0, o01 = 0, o10 = 0, o11 = 0;
-    float c00 = 0.0f, c01 = 0.0f, c10 = 0.0f, c11 = 0.0f;
-    const unsigned char *list = NULL;
-    for (int x = xs; x < xe; x++) {
-        pdl_axis_tap tx = pdl_axis(x, a.map.scale_x, a.map.in_w);
-        if (tx.i0 != col) {
-            col = tx.i0;
-            pdl_tap t0 = pdl_tap_make(ty, tx, a.map.in_w);
-            o00 = t0.o00, o01 = t0.o01, o10 = t0.o10, o11 = t0.o11;
-            c00 = a.center[o00], c01 = a.center[o01], c10 = a.center[o10], c11 = a.center[o11];
-            if (a.cell_count) {
-                long cell = (long)ty.i0 * a.map.in_w + tx.i0;
-                n = a.cell_count[cell];
-                list = a.cell_classes + cell * a.classes;
+    long row = (long)y * a.map.out_w;
+    for (int x = xs; x < xe;) {
+        pdl_axis_tap tx = a.xtap[x];
+        int end = x + 1;
+        while (end < xe && a.xtap[end].i0 == tx.i0)
+            end++;
+        pdl_tap t = pdl_tap_make(ty, tx, a.map.in_w);
+        float c00 = a.center[t.o00], c01 = a.center[t.o01], c10 = a.center[t.o10],
+              c11 = a.center[t.o11];
+        if (c00 < a.below && c01 < a.below && c10 < a.below && c11 < a.below) {
+            for (int u = x; u < end; u++)
+                a.ctr[row + u] = -1.0f;
+        } else {
+            for (int u = x; u < end; u++) {
+                float v = pdl_blend(c00, c01, c10, c11, ty, a.xtap[u]);
+                a.ctr[row + u] = v > a.threshold ? v : -1.0f;
             }
         }
-        long p = (long)y * a.map.out_w + x;
-        float v = pdl_blend(c00, c01, c10, c11, ty, tx);
-        a.ctr[p] = v > a.threshold ? v : -1.0f;
-
-        int best = list && n == 1 ? list[0] : 0; /* a single candidate needs no sampling */
-        if (!(list && n == 1)) {
-            pdl_tap t = {o00, o01, o10, o11, ty.l0, ty.l1, tx.l0, tx.l1};
-            float best_v = 0.0f;
-            for (int j = 0; j < n; j++) {
-                int c = list ? list[j] : j;
-                float l = pdl_bilerp(a.logits + c * plane, t);
-                if (j == 0 || l > best_v) {
-                    best = c;
-                    best_v = l;
-                }
+        const unsigned char *list = NULL;
+        int n = a.classes;
+        if (a.cell_count) {
+            long cell = (long)ty.i0 * a.map.in_w + tx.i0;
+            n = a.cell_count[cell];
+            list = a.cell_classes + cell * a.classes;
+        }
+        if (list && n == 1) {
+            for (int u = x; u < end; u++)
+                a.sem[row + u] = list[0];
+        } else {
+            for (int u = x; u < end; u++) {
+                t.lx0 = a.xtap[u].l0;
+                t.lx1 = a.xtap[u].l1;
+                a.sem[row + u] = (unsigned char)sampled_argmax(a, t, list, n);
             }
         }
-        a.sem[p] = (unsigned char)best;
+        x = end;
     }
+}
+
+extern "C" int PDL_EXEC(pp_axis_taps)(const pdl_pp_axis_args *in, void *stream)
+{
+    pdl_pp_axis_args a = *in;
+    return PDL_LAUNCH(axis_kernel, a, (long)a.map.out_w, stream);
 }
 
 extern "C" int PDL_EXEC(pp_semantic_heads)(const pdl_pp_cells_args *in, void *stream)

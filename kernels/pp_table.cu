@@ -5,6 +5,7 @@
 #include "postprocess_kernels.h"
 
 extern "C" {
+int PDL_EXEC(pp_axis_taps)(const pdl_pp_axis_args *a, void *stream);
 int PDL_EXEC(pp_semantic_heads)(const pdl_pp_cells_args *a, void *stream);
 int PDL_EXEC(pp_semantic_cells)(const pdl_pp_cells_args *a, void *stream);
 int PDL_EXEC(pp_semantic)(const pdl_pp_semantic_args *a, void *stream);
@@ -27,6 +28,7 @@ const pdl_pp_kernels PDL_EXEC(pp_kernels) = {
     pdl_mem_upload,
     pdl_mem_download,
     pdl_mem_zero,
+    PDL_EXEC(pp_axis_taps),
     PDL_EXEC(pp_semantic_heads),
     PDL_EXEC(pp_semantic_cells),
     PDL_EXEC(pp_semantic),

@@ -11,6 +11,7 @@
 #include "postprocess.h"
 
 #include <limits.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@ typedef struct pp_buffer {
 enum {
     /* per output pixel */
     B_SEM, B_CTR, B_ROWMAX, B_CAND, B_INS, B_PAN,
+    /* per output column */
+    B_XTAP,
     /* per head cell */
     B_CELL_CLASSES, B_CELL_COUNT, B_LOGITS_LAST, B_WIN, B_TOP, B_SECOND, B_AMAX,
     /* per grid cell */
@@ -275,6 +278,7 @@ static pdl_status ensure_sizes(pdl_pp_context *c, const pdl_pp_heads *h, int gri
         {B_CAND, n * sizeof(int)},
         {B_INS, n * sizeof(unsigned short)},
         {B_PAN, n * sizeof(int32_t)},
+        {B_XTAP, (size_t)h->out_w * sizeof(pdl_axis_tap)},
         {B_CELL_CLASSES, cells * (size_t)c->opt.classes},
         {B_CELL_COUNT, cells},
         {B_LOGITS_LAST, cells * (size_t)PDL_PP_PADDED(c->opt.classes) * sizeof(float)},
@@ -297,6 +301,14 @@ static pdl_status ensure_sizes(pdl_pp_context *c, const pdl_pp_heads *h, int gri
             return pdl_fail(err, PDL_ERR_NOMEM, "post-processing: out of memory");
     }
     return PDL_OK;
+}
+
+/* A value below the threshold by more than bilinear interpolation can add in
+ * rounding (a few ulps of the taps' magnitude): when all four taps of a cell
+ * are below it, so is every pixel sampled between them. */
+static float clearly_below(float threshold)
+{
+    return (float)((double)threshold - fabs((double)threshold) * 0x1p-18 - 0x1p-100);
 }
 
 static int cmp_raster(const void *a, const void *b)
@@ -471,6 +483,9 @@ pdl_status pdl_pp_run(pdl_pp_context *c, const pdl_pp_heads *h, pdl_pp_result *o
                     h->offset_scale_y,
                     h->offset_scale_x};
 
+    pdl_pp_axis_args xa = {m, P(B_XTAP)};
+    EXEC(c->k->axis_taps(&xa, c->stream), "axis_taps");
+
     /* Stage 1. Class lists per head cell pay off only when the heads are
      * upsampled (each cell then serves several output pixels). */
     int use_cells = (int64_t)h->in_h * h->in_w * 4 <= (int64_t)npix;
@@ -484,6 +499,8 @@ pdl_status pdl_pp_run(pdl_pp_context *c, const pdl_pp_heads *h, pdl_pp_result *o
     pdl_pp_semantic_args sa = {m,
                                classes,
                                c->opt.threshold,
+                               clearly_below(c->opt.threshold),
+                               P(B_XTAP),
                                h->semantic,
                                h->center,
                                P(B_ISTHING),
@@ -513,7 +530,7 @@ pdl_status pdl_pp_run(pdl_pp_context *c, const pdl_pp_heads *h, pdl_pp_result *o
     size_t vote_bytes = (size_t)centers * classes * sizeof(unsigned);
     EXEC(c->k->zero(P(B_VOTE), vote_bytes, c->stream), "clear");
     EXEC(c->k->zero(P(B_STUFF_AREA), classes * sizeof(unsigned), c->stream), "clear");
-    pdl_pp_group_args ga = {m,           classes,        centers,        h->offset,
+    pdl_pp_group_args ga = {m,           classes,        centers,        P(B_XTAP),    h->offset,
                             P(B_SEM),    P(B_ISTHING),   P(B_CENTER_Y),  P(B_CENTER_X),
                             grid_h,      grid_w,         P(B_GRID_LIST), P(B_GRID_N),
                             P(B_INS),    P(B_VOTE),      P(B_STUFF_AREA)};
@@ -540,6 +557,7 @@ pdl_status pdl_pp_run(pdl_pp_context *c, const pdl_pp_heads *h, pdl_pp_result *o
     EXEC(c->k->zero(P(B_INS_PROB), k1 * sizeof(unsigned long long), c->stream), "clear");
     pdl_pp_paint_args pa = {m,
                             classes,
+                            P(B_XTAP),
                             use_cells ? NULL : h->semantic,
                             P(B_LOGITS_LAST),
                             P(B_SEM),

@@ -287,6 +287,30 @@ static void nms_101(tsup_pp_case *c, tsup_pp_expect *e)
     e->instances = -1;
 }
 
+/* Upsampled heads whose center values sit at the threshold and within a few
+ * ulps either side of it (and at 2^-17..2^-19 below), so that cells just
+ * below it take the fast path of semantic while their neighbours blend to
+ * exactly the threshold or one ulp above. */
+static void threshold_edge(tsup_pp_case *c, tsup_pp_expect *e)
+{
+    tsup_pp_case_random(c, 5, 61, 97, 4, 6, 0.05, 41);
+    float t = c->opt.threshold;
+    const float near[] = {t,
+                          nextafterf(t, 0.0f),
+                          nextafterf(t, 1.0f),
+                          nextafterf(nextafterf(t, 0.0f), 0.0f),
+                          t * (1.0f - 0x1p-17f),
+                          t * (1.0f - 0x1p-18f),
+                          t * (1.0f - 0x1p-19f),
+                          2.0f * t};
+    size_t plane = (size_t)c->in_h * c->in_w;
+    uint64_t s = 7;
+    for (size_t p = 0; p < plane; p++)
+        c->center[p] = near[tsup_pp_rng(&s) % (sizeof near / sizeof near[0])];
+    e->centers = -1;
+    e->instances = -1;
+}
+
 const tsup_pp_hand_case tsup_pp_hand_cases[] = {
     {"no_centers", no_centers},
     {"one_center", one_center},
@@ -308,5 +332,6 @@ const tsup_pp_hand_case tsup_pp_hand_cases[] = {
     {"nms_41", nms_41},
     {"nms_101", nms_101},
     {"sparse_peaks", sparse_peaks},
+    {"threshold_edge", threshold_edge},
 };
 const int tsup_pp_hand_case_count = sizeof tsup_pp_hand_cases / sizeof tsup_pp_hand_cases[0];
