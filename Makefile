@@ -38,6 +38,13 @@ FUZZ_SRC   := $(wildcard tests/fuzz/fuzz_*.c)
 CUDA_HOST_SRC := $(wildcard src/cuda/*.c)
 
 LIB_OBJ    := $(LIB_SRC:%.c=$(BUILD)/obj/%.o) $(KERNEL_SRC:%.cu=$(BUILD)/obj/cpu/%.o)
+# On x86-64 the post-processing kernels are built a second time for AVX2 and
+# chosen at run time where the CPU has it (pdl_cpu_pp_executor). No FMA
+# contraction, so both builds give the same bits as each other and the GPU.
+ifeq ($(shell uname -m),x86_64)
+LIB_OBJ    += $(patsubst %.cu,$(BUILD)/obj/cpu_avx2/%.o,$(wildcard kernels/pp_*.cu))
+CPPFLAGS   += -DPDL_CPU_AVX2_BUILT
+endif
 CLI_OBJ    := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 TEST_OBJ   := $(TEST_SRC:%.c=$(BUILD)/obj/%.o)
 
@@ -78,6 +85,10 @@ $(BUILD)/obj/%.o: %.c
 $(BUILD)/obj/cpu/%.o: %.cu
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/obj/cpu_avx2/%.o: %.cu
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) -DPDL_CPU_AVX2 $(CXXFLAGS) -mavx2 -ffp-contract=off $(DEPFLAGS) -c $< -o $@
 
 # ---- CUDA backend (shared object, loaded with dlopen) ----------------------
 NVCC_ARCH  := -gencode arch=compute_80,code=sm_80 -gencode arch=compute_90,code=sm_90 \

@@ -7,7 +7,9 @@
  *   bench_postprocess run FILE [RUNS] [D2OUT]  time RUNS runs (after one warm-up),
  *       print the median; with D2OUT (written by tests/ref/d2_postprocess.py on
  *       the same case) also check that the panoptic maps are identical.
- * Threads come from OMP_NUM_THREADS. With PDL_PP_CUDA_LIB set to the path of
+ * Threads come from OMP_NUM_THREADS. The CPU executor is the build for this
+ * CPU (AVX2 where it has it); PDL_PP_CPU=generic runs the generic x86-64 build.
+ * With PDL_PP_CUDA_LIB set to the path of
  * libpanoptic_cuda.so the CUDA executor runs instead, on heads already in
  * device memory; a run then includes copying the panoptic map back (the
  * executable must export libpanoptic's symbols: link it with -rdynamic and the
@@ -58,9 +60,9 @@ static int gen(const char *path, uint64_t seed)
  * the library or a device is missing. */
 static const pdl_pp_kernels *executor(void)
 {
-    const char *lib_path = getenv("PDL_PP_CUDA_LIB");
+    const char *lib_path = getenv("PDL_PP_CUDA_LIB"), *cpu = getenv("PDL_PP_CPU");
     if (!lib_path || !*lib_path)
-        return &pdl_cpu_pp_kernels;
+        return cpu && !strcmp(cpu, "generic") ? &pdl_cpu_pp_kernels : pdl_cpu_pp_executor();
     void *lib = dlopen(lib_path, RTLD_NOW | RTLD_LOCAL);
     const pdl_pp_kernels *k = lib ? dlsym(lib, PDL_CUDA_PP_KERNELS_SYMBOL) : NULL;
     char why[300] = "";

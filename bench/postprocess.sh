@@ -3,7 +3,8 @@
 # Writes the 1024x2048 case (19 classes, heads 256x512 upsampled x4, 200
 # objects), runs the Detectron2-equivalent PyTorch post-processing on it
 # (tests/ref/d2_postprocess.py, 2 threads, PY_RUNS runs) and our CPU executor
-# (2 threads, RUNS runs, median) in the same run, and checks that both give
+# (2 threads, RUNS runs, median; then 1 thread, and the generic build at 2
+# threads) in the same run, and checks that both give
 # the same panoptic map. Results go into bench/RESULTS.md by hand.
 set -euo pipefail
 BUILD=${1:-build}
@@ -20,4 +21,6 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 /usr/bin/python3 tests/ref/d2_postprocess.py run "$TMP/case.bin" "$TMP/d2.bin" --runs "$PY_RUNS"
 OMP_NUM_THREADS=2 "$BUILD/bench_postprocess" run "$TMP/case.bin" "$RUNS" "$TMP/d2.bin"
 OMP_NUM_THREADS=1 "$BUILD/bench_postprocess" run "$TMP/case.bin" "$RUNS"
+# the generic x86-64 build of the same kernels (the default is the AVX2 build where the CPU has it)
+OMP_NUM_THREADS=2 PDL_PP_CPU=generic "$BUILD/bench_postprocess" run "$TMP/case.bin" "$RUNS"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

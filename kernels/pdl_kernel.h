@@ -11,7 +11,8 @@
  * Float arithmetic whose result must be bit-identical on both executors goes
  * through pdl_fadd/pdl_fsub/pdl_fmul: on the device they are the _rn
  * intrinsics, which nvcc never contracts into FMAs; on the host plain
- * operators (x86-64 without -march has no FMA to contract into).
+ * operators (the host builds never contract: x86-64 without -march has no
+ * FMA, and the AVX2 build of the CPU executor is made with -ffp-contract=off).
  */
 #ifndef PDL_KERNEL_H
 #define PDL_KERNEL_H
@@ -27,6 +28,9 @@
 #include <cuda_runtime.h>
 #define PDL_HD __host__ __device__
 #define PDL_EXEC(name) pdl_cuda_##name
+#elif defined(PDL_CPU_AVX2)
+#define PDL_HD
+#define PDL_EXEC(name) pdl_cpu_avx2_##name
 #else
 #define PDL_HD
 #define PDL_EXEC(name) pdl_cpu_##name

@@ -1,8 +1,9 @@
 /* postprocess_kernels.h - the post-processing kernels as a C ops table.
  *
- * kernels/pp_*.cu are compiled twice: by g++ into the CPU executor
- * (pdl_cpu_pp_kernels, linked into libpanoptic.a) and by nvcc into the CUDA
- * executor (pdl_cuda_pp_kernels, exported by libpanoptic_cuda.so). Both fill
+ * kernels/pp_*.cu are compiled by g++ into the CPU executor
+ * (pdl_cpu_pp_kernels, linked into libpanoptic.a; on x86-64 a second time for
+ * AVX2, pdl_cpu_avx2_pp_kernels) and by nvcc into the CUDA executor
+ * (pdl_cuda_pp_kernels, exported by libpanoptic_cuda.so). Both fill
  * this table, so src/postprocess.c drives either one with the same code. All
  * pointers in the argument structs live in the executor's memory; every entry
  * returns 0 or an executor error code (see error_string). Kernels are queued
@@ -165,6 +166,12 @@ typedef struct pdl_pp_kernels {
 } pdl_pp_kernels;
 
 extern const pdl_pp_kernels pdl_cpu_pp_kernels;
+/* The same kernels built for AVX2 (x86-64 only; PDL_CPU_AVX2_BUILT says it is
+ * linked in). Same results bit for bit: no FMA contraction in either build. */
+extern const pdl_pp_kernels pdl_cpu_avx2_pp_kernels;
+/* The CPU executor for this machine: the AVX2 build where the CPU has AVX2,
+ * else the generic one. */
+const pdl_pp_kernels *pdl_cpu_pp_executor(void);
 /* Defined only inside libpanoptic_cuda.so. */
 extern const pdl_pp_kernels pdl_cuda_pp_kernels;
 /* Name under which libpanoptic_cuda.so exports its table (for dlsym). */

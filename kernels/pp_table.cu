@@ -1,6 +1,8 @@
 /* pp_table.cu - the ops table of this executor: pdl_cpu_pp_kernels when
- * compiled by g++, pdl_cuda_pp_kernels when compiled by nvcc (exported from
- * libpanoptic_cuda.so and found with dlsym). */
+ * compiled by g++ (pdl_cpu_avx2_pp_kernels in the AVX2 build),
+ * pdl_cuda_pp_kernels when compiled by nvcc (exported from
+ * libpanoptic_cuda.so and found with dlsym). The generic CPU build also
+ * chooses between the two CPU builds. */
 #include "pdl_kernel.h"
 #include "postprocess_kernels.h"
 
@@ -19,7 +21,13 @@ int PDL_EXEC(pp_paint)(const pdl_pp_paint_args *a, void *stream);
 
 extern const pdl_pp_kernels PDL_EXEC(pp_kernels);
 const pdl_pp_kernels PDL_EXEC(pp_kernels) = {
-    PDL_HOST_MEMORY ? "cpu" : "cuda",
+#ifdef __CUDACC__
+    "cuda",
+#elif defined(PDL_CPU_AVX2)
+    "cpu-avx2",
+#else
+    "cpu",
+#endif
     PDL_HOST_MEMORY,
     pdl_exec_available,
     pdl_mem_error_string,
@@ -40,4 +48,15 @@ const pdl_pp_kernels PDL_EXEC(pp_kernels) = {
     PDL_EXEC(pp_group),
     PDL_EXEC(pp_paint),
 };
+
+#if !defined(__CUDACC__) && !defined(PDL_CPU_AVX2)
+const pdl_pp_kernels *pdl_cpu_pp_executor(void)
+{
+#ifdef PDL_CPU_AVX2_BUILT
+    if (__builtin_cpu_supports("avx2"))
+        return &pdl_cpu_avx2_pp_kernels;
+#endif
+    return &pdl_cpu_pp_kernels;
+}
+#endif
 }

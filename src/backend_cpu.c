@@ -236,7 +236,7 @@ static const pdl_pp_kernels *cpu_pp_executor(void *ctx, void **stream)
 {
     (void)ctx;
     *stream = NULL;
-    return &pdl_cpu_pp_kernels;
+    return pdl_cpu_pp_executor();
 }
 
 static void cpu_stats(void *ctx, pdl_backend_stats *out)

@@ -82,14 +82,14 @@ static pdl_status open_postprocess(pdl_engine *e, const pdl_engine_options *opt,
     for (int c = 0; c < cfg->num_classes; c++)
         e->isthing[c] = cfg->classes[c].isthing;
     o.isthing = e->isthing;
-    const pdl_pp_kernels *exec = &pdl_cpu_pp_kernels;
+    const pdl_pp_kernels *exec = pdl_cpu_pp_executor();
     void *stream = NULL;
     e->device_heads = e->backend.ops->pp_executor != NULL;
     if (e->device_heads)
         exec = e->backend.ops->pp_executor(e->backend.ctx, &stream);
     pdl_status st = pdl_pp_init(&e->post, exec, stream, &o, err);
     if (st == PDL_OK && !exec->host_memory && e->dump_dir)
-        st = pdl_pp_init(&e->host_post, &pdl_cpu_pp_kernels, NULL, &o, err);
+        st = pdl_pp_init(&e->host_post, pdl_cpu_pp_executor(), NULL, &o, err);
     return st;
 }
 

@@ -50,6 +50,9 @@ void tsup_pp_heads_release(const pdl_pp_kernels *k, pdl_pp_heads *h);
 void tsup_pp_run_exec(const pdl_pp_kernels *k, const tsup_pp_case *c, tsup_pp_result *out);
 /* Same, on the CPU executor with `threads` OpenMP threads. */
 void tsup_pp_run_cpu(const tsup_pp_case *c, int threads, tsup_pp_result *out);
+/* The AVX2 build of the CPU executor, or NULL (logged once) where the CPU or
+ * the build has none. */
+const pdl_pp_kernels *tsup_pp_cpu_avx2(void);
 
 void tsup_pp_result_free(tsup_pp_result *r);
 
@@ -59,8 +62,9 @@ int tsup_pp_case_write(const tsup_pp_case *c, const char *path);
 int tsup_pp_case_read(tsup_pp_case *c, const char *path);
 int tsup_pp_result_read(tsup_pp_result *r, const char *path);
 
-/* Runs the case on the CPU executor at 1 and at 2 threads and asserts both
- * match `ref` (scores to SCORE_TOL) and each other exactly. */
+/* Runs the case on the CPU executor at 1 and at 2 threads, and on its AVX2
+ * build at 2 threads where there is one, and asserts all match `ref` (scores
+ * to SCORE_TOL) and each other exactly. */
 void tsup_pp_check_cpu(const tsup_pp_case *c, const tsup_pp_result *ref, const char *what);
 
 /* Scores: the reference takes the softmax in double over all classes, the

@@ -3,6 +3,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <omp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,12 +42,34 @@ void tsup_pp_run_exec(const pdl_pp_kernels *k, const tsup_pp_case *c, tsup_pp_re
     tsup_pp_heads_release(k, &h);
 }
 
-void tsup_pp_run_cpu(const tsup_pp_case *c, int threads, tsup_pp_result *out)
+static void run_threads(const pdl_pp_kernels *k, const tsup_pp_case *c, int threads,
+                        tsup_pp_result *out)
 {
     int before = omp_get_max_threads();
     omp_set_num_threads(threads);
-    tsup_pp_run_exec(&pdl_cpu_pp_kernels, c, out);
+    tsup_pp_run_exec(k, c, out);
     omp_set_num_threads(before);
+}
+
+void tsup_pp_run_cpu(const tsup_pp_case *c, int threads, tsup_pp_result *out)
+{
+    run_threads(&pdl_cpu_pp_kernels, c, threads, out);
+}
+
+const pdl_pp_kernels *tsup_pp_cpu_avx2(void)
+{
+#ifdef PDL_CPU_AVX2_BUILT
+    if (__builtin_cpu_supports("avx2"))
+        return &pdl_cpu_avx2_pp_kernels;
+    static int said;
+    if (!said++)
+        cr_log_warn("AVX2 build of the CPU executor: skipped, this CPU has no AVX2");
+#else
+    static int said;
+    if (!said++)
+        cr_log_warn("AVX2 build of the CPU executor: skipped, not built on this architecture");
+#endif
+    return NULL;
 }
 
 void tsup_pp_assert_same(const tsup_pp_result *got, const tsup_pp_result *want, double rel_tol,
@@ -91,6 +114,15 @@ void tsup_pp_check_cpu(const tsup_pp_case *c, const tsup_pp_result *ref, const c
     tsup_pp_run_cpu(c, 2, &two);
     tsup_pp_assert_same(&one, ref, TSUP_PP_SCORE_TOL, what);
     tsup_pp_assert_same(&two, &one, 0.0, what);
+    const pdl_pp_kernels *avx2 = tsup_pp_cpu_avx2();
+    if (avx2) {
+        tsup_pp_result wide;
+        char label[160];
+        snprintf(label, sizeof label, "%s (AVX2 build)", what);
+        run_threads(avx2, c, 2, &wide);
+        tsup_pp_assert_same(&wide, &one, 0.0, label);
+        tsup_pp_result_free(&wide);
+    }
     tsup_pp_result_free(&one);
     tsup_pp_result_free(&two);
 }
