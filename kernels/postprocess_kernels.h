@@ -127,11 +127,11 @@ typedef struct pdl_pp_paint_args {
     const pdl_axis_tap *xtap;
     const float *logits;      /* planar [classes][in_h][in_w], or NULL to use logits_last */
     const float *logits_last; /* channel-last [in_h * in_w][PDL_PP_PADDED(classes)] */
-    const unsigned char *sem, *isthing;
+    const unsigned char *sem;
     const unsigned short *ins;
     const int *ins_value;     /* [centers + 1] panoptic id per instance */
     const int *ins_class;     /* [centers + 1] voted class per instance */
-    const int *stuff_value;   /* [classes] class * divisor, or -1 when too small */
+    const int *stuff_value;   /* [classes] class * divisor; -1 for things and stuff too small */
     int *pan;                 /* [out] panoptic map, void = -1 */
     unsigned *ins_area;       /* [out] [centers + 1] */
     int *ins_box;             /* [out] [centers + 1][4] x0 y0 x1 y1 (set to INT_MAX/-1 first) */

@@ -144,11 +144,13 @@ static PDL_HD void paint_kernel(const pdl_pp_paint_args &a, long i)
     int run_key = 0, run_x = xs;
     unsigned long long run_prob = 0;
     /* Row-interpolated logits of the two head columns the current pixel
-     * reads (col[side] for head column j[side]); pixels move right, so each
-     * column is interpolated once per segment. */
+     * reads: slot col[s] holds head column j[s], and side 0 / 1 of the pixel
+     * (columns tx.i0 / tx.i1) is in slot at[0] / at[1]. Pixels move right, so
+     * each column is interpolated once per segment, into the slot the pixel
+     * does not use. */
     int padded = PDL_PP_PADDED(a.classes);
     float col[2][CAP];
-    int j[2] = {-1, -1};
+    int j[2] = {-1, -1}, at[2] = {0, 1};
     /* Softmax terms e, valid for pixel e_x. Between two pixels that read the
      * same columns with weights that move by exactly `step` (upsampling by a
      * power of two), every logit moves by exactly (c1 - c0) * step, so the
@@ -169,7 +171,7 @@ static PDL_HD void paint_kernel(const pdl_pp_paint_args &a, long i)
             v = a.ins_value[id];
             key = id;
         } else {
-            v = a.isthing[c] ? -1 : a.stuff_value[c];
+            v = a.stuff_value[c];
             key = v >= 0 ? -c - 1 : 0;
         }
         a.pan[p] = v;
@@ -184,21 +186,22 @@ static PDL_HD void paint_kernel(const pdl_pp_paint_args &a, long i)
         if (tx_x != x)
             tx = a.xtap[x];
         int need[2] = {tx.i0, tx.i1};
-        for (int s = 0; s < 2; s++) {
-            if (j[s] == need[s])
-                continue;
-            if (j[1 - s] == need[s]) {
-                for (int k = 0; k < padded; k += 4)
-                    for (int l = 0; l < 4; l++)
-                        col[s][k + l] = col[1 - s][k + l];
-            } else {
-                column_logits(a, ty, need[s], col[s]);
+        if (j[at[0]] != need[0] || j[at[1]] != need[1]) {
+            for (int side = 0; side < 2; side++) {
+                int slot = j[0] == need[side] ? 0 : j[1] == need[side] ? 1 : -1;
+                if (slot < 0) {
+                    /* side 1 must keep the slot side 0 just took */
+                    slot = side == 0 ? (j[0] == need[1] ? 1 : 0) : 1 - at[0];
+                    column_logits(a, ty, need[side], col[slot]);
+                    j[slot] = need[side];
+                }
+                at[side] = slot;
             }
-            j[s] = need[s];
             q_ok = 0;
         }
+        const float *c0 = col[at[0]], *c1 = col[at[1]];
         if (e_x != x)
-            e_sum = softmax_terms(col[0], col[1], tx.l0, tx.l1, padded, c, e);
+            e_sum = softmax_terms(c0, c1, tx.l0, tx.l1, padded, c, e);
         run_prob += prob_fixed(e[a.ins_class[id]], e_sum);
 
         if (x + 1 >= xe || a.ins[p + 1] == 0)
@@ -214,7 +217,7 @@ static PDL_HD void paint_kernel(const pdl_pp_paint_args &a, long i)
             int far = 0;
             for (int k = 0; k < padded; k += 4)
                 for (int l = 0; l < 4; l++) {
-                    float d = pdl_fsub(col[1][k + l], col[0][k + l]);
+                    float d = pdl_fsub(c1[k + l], c0[k + l]);
                     far |= d > PP_RATIO_MAX_DELTA || d < -PP_RATIO_MAX_DELTA || d != d;
                     q[k + l] = pdl_expf(pdl_fmul(d, step));
                 }

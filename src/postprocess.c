@@ -561,7 +561,6 @@ pdl_status pdl_pp_run(pdl_pp_context *c, const pdl_pp_heads *h, pdl_pp_result *o
                             use_cells ? NULL : h->semantic,
                             P(B_LOGITS_LAST),
                             P(B_SEM),
-                            P(B_ISTHING),
                             P(B_INS),
                             P(B_INS_VALUE),
                             P(B_INS_CLASS),
