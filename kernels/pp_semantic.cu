@@ -42,9 +42,14 @@ static PDL_HD void heads_block(const pdl_pp_cells_args &a, long i0)
     for (int c0 = 0; c0 < padded; c0 += 4) {
         float v[4][L];
         for (int k = 0; k < 4; k++) {
-            const float *src = a.logits + (c0 + k) * plane + i0;
-            for (int l = 0; l < L; l++)
-                v[k][l] = c0 + k < a.classes ? src[l] : -1e30f;
+            if (c0 + k < a.classes) {
+                const float *src = a.logits + (c0 + k) * plane + i0;
+                for (int l = 0; l < L; l++)
+                    v[k][l] = src[l];
+            } else {
+                for (int l = 0; l < L; l++)
+                    v[k][l] = -1e30f;
+            }
         }
         for (int l = 0; l < L; l++)
             for (int k = 0; k < 4; k++)
@@ -160,6 +165,19 @@ static inline PDL_HD int sampled_argmax(const pdl_pp_semantic_args &a, const pdl
     return best;
 }
 
+/* p[x .. end - 1] = v; runs of 4 (x4 upsampling) as one vector store. */
+template <typename T>
+static inline PDL_HD void fill(T *p, int x, int end, T v)
+{
+    if (end - x == 4) {
+        for (int u = 0; u < 4; u++)
+            p[x + u] = v;
+        return;
+    }
+    for (int u = x; u < end; u++)
+        p[u] = v;
+}
+
 /* Pixels are taken in runs that read the same head column pair (4 in a row at
  * x4 upsampling): the run shares the tap offsets, the four center taps and
  * the cell's class list. A run whose center taps are all below `below` is
@@ -182,8 +200,7 @@ static PDL_HD void semantic_kernel(const pdl_pp_semantic_args &a, long i)
         float c00 = a.center[t.o00], c01 = a.center[t.o01], c10 = a.center[t.o10],
               c11 = a.center[t.o11];
         if (c00 < a.below && c01 < a.below && c10 < a.below && c11 < a.below) {
-            for (int u = x; u < end; u++)
-                a.ctr[row + u] = -1.0f;
+            fill(a.ctr + row, x, end, -1.0f);
         } else {
             for (int u = x; u < end; u++) {
                 float v = pdl_blend(c00, c01, c10, c11, ty, a.xtap[u]);
@@ -198,8 +215,7 @@ static PDL_HD void semantic_kernel(const pdl_pp_semantic_args &a, long i)
             list = a.cell_classes + cell * a.classes;
         }
         if (list && n == 1) {
-            for (int u = x; u < end; u++)
-                a.sem[row + u] = list[0];
+            fill(a.sem + row, x, end, list[0]);
         } else {
             for (int u = x; u < end; u++) {
                 t.lx0 = a.xtap[u].l0;
