@@ -101,6 +101,25 @@ static PDL_HD void cols_block(const pdl_pp_nms_args &a, int base, int x0)
     }
 }
 
+/* Whether any of src[lo .. hi - 1] is > 0: running maxima in 8 lanes, the
+ * form GCC vectorises (it leaves a plain any-reduction scalar). */
+static inline PDL_HD int any_positive(const float *src, int lo, int hi)
+{
+    float m[8];
+    for (int l = 0; l < 8; l++)
+        m[l] = 0.0f;
+    int u = lo;
+    for (; u + 8 <= hi; u += 8)
+        for (int l = 0; l < 8; l++)
+            m[l] = src[u + l] > m[l] ? src[u + l] : m[l];
+    for (; u < hi; u++)
+        m[0] = src[u] > m[0] ? src[u] : m[0];
+    int any = 0;
+    for (int l = 0; l < 8; l++)
+        any |= m[l] > 0.0f;
+    return any;
+}
+
 /* Window starts per element of the row pass: whole van Herk blocks of k, about
  * PDL_PP_SEGMENT of them, so the all-below-zero scan covers a long run. */
 static inline PDL_HD int row_span(int k)
@@ -117,10 +136,7 @@ static PDL_HD void rows_kernel(const pdl_pp_nms_args &a, long i)
     float *out = a.rowmax + y * a.w;
     int r = a.k / 2;
     int lo = base - r > 0 ? base - r : 0, hi = end + r < a.w ? end + r : a.w;
-    int any = 0;
-    for (int u = lo; u < hi; u++)
-        any |= src[u] > 0.0f;
-    if (!any) {
+    if (!any_positive(src, lo, hi)) {
         for (int s = base; s < end; s++)
             out[s] = 0.0f;
         return;
