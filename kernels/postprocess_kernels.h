@@ -52,6 +52,7 @@ typedef struct pdl_axis_tap {
 typedef struct pdl_pp_axis_args {
     pdl_pp_map map;
     pdl_axis_tap *xtap; /* [out] [out_w] */
+    int *xend;          /* [out] [out_w] first column after x's run of equal xtap.i0 */
 } pdl_pp_axis_args;
 
 /* Per head pixel: the logits channel-last and the winning class, its logit,
@@ -74,6 +75,7 @@ typedef struct pdl_pp_semantic_args {
     float threshold;
     float below; /* four center taps all below this: every pixel between them is below threshold */
     const pdl_axis_tap *xtap;
+    const int *xend;
     const float *logits, *center;
     const unsigned char *isthing;
     const unsigned char *cell_classes, *cell_count; /* NULL: consider every class */

@@ -93,9 +93,9 @@ static PDL_HD void group_kernel(const pdl_pp_group_args &a, long i)
     long plane = pdl_plane(a.map);
     int run_key = -1;
     unsigned run_n = 0;
-    for (int x = xs; x < xe; x++) {
-        long p = (long)y * a.map.out_w + x;
-        int c = a.sem[p], id = 0, key;
+    long row = (long)y * a.map.out_w;
+    for (int x = xs; x < xe;) {
+        int c = a.sem[row + x], id = 0, key, end = x + 1;
         if (a.isthing[c] && a.centers > 0) {
             pdl_tap t = pdl_tap_make(ty, a.xtap[x], a.map.in_w);
             float dy = pdl_fmul(pdl_bilerp(a.offsets, t), a.map.offset_scale_y);
@@ -103,15 +103,20 @@ static PDL_HD void group_kernel(const pdl_pp_group_args &a, long i)
             id = nearest(a, pdl_fadd((float)y, dy), pdl_fadd((float)x, dx)) + 1;
             key = id * 256 + c;
         } else {
+            /* a run of one class that joins no instance: one key */
+            while (end < xe && a.sem[row + end] == c)
+                end++;
             key = a.isthing[c] ? -1 : c;
         }
-        a.ins[p] = (unsigned short)id;
+        for (int u = x; u < end; u++)
+            a.ins[row + u] = (unsigned short)id;
         if (key != run_key) {
             flush(a, run_key, run_n);
             run_key = key;
             run_n = 0;
         }
-        run_n++;
+        run_n += (unsigned)(end - x);
+        x = end;
     }
     flush(a, run_key, run_n);
 }

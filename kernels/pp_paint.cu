@@ -166,25 +166,29 @@ static PDL_HD void paint_kernel(const pdl_pp_paint_args &a, long i)
     /* the horizontal tap of pixel tx_x (kept from the step test) */
     pdl_axis_tap tx = {0, 0, 0.0f, 0.0f};
     int tx_x = -1;
+    long row = (long)y * a.map.out_w;
     for (int x = xs; x < xe; x++) {
-        long p = (long)y * a.map.out_w + x;
-        int id = a.ins[p], c = a.sem[p], key, v;
-        if (id > 0) {
-            v = a.ins_value[id];
-            key = id;
-        } else {
-            v = a.stuff_value[c];
-            key = v >= 0 ? -c - 1 : 0;
-        }
-        a.pan[p] = v;
+        long p = row + x;
+        int id = a.ins[p], c = a.sem[p];
+        /* A run of non-instance pixels of one class has one value and key. */
+        int end = x + 1;
+        if (id == 0)
+            while (end < xe && a.ins[row + end] == 0 && a.sem[row + end] == c)
+                end++;
+        int v = id > 0 ? a.ins_value[id] : a.stuff_value[c];
+        int key = id > 0 ? id : v >= 0 ? -c - 1 : 0;
+        for (int u = x; u < end; u++)
+            a.pan[row + u] = v;
         if (key != run_key) {
             flush(a, run_key, y, run_x, x - 1, (unsigned)(x - run_x), run_prob);
             run_key = key;
             run_x = x;
             run_prob = 0;
         }
-        if (id == 0)
+        if (id == 0) {
+            x = end - 1;
             continue;
+        }
         if (tx_x != x)
             tx = a.xtap[x];
         int need[2] = {tx.i0, tx.i1};
@@ -216,14 +220,17 @@ static PDL_HD void paint_kernel(const pdl_pp_paint_args &a, long i)
         if (!same_pair)
             continue;
         if (!q_ok || step != q_step) {
-            int far = 0;
+            /* far[l]: 1 once a class in lane l moves too far (or is NaN);
+             * float lanes and a select, which GCC vectorises (not an
+             * int any-reduction) */
+            float far[4] = {0.0f, 0.0f, 0.0f, 0.0f};
             for (int k = 0; k < padded; k += 4)
                 for (int l = 0; l < 4; l++) {
                     float d = pdl_fsub(c1[k + l], c0[k + l]);
-                    far |= d > PP_RATIO_MAX_DELTA || d < -PP_RATIO_MAX_DELTA || d != d;
+                    far[l] = d <= PP_RATIO_MAX_DELTA && d >= -PP_RATIO_MAX_DELTA ? far[l] : 1.0f;
                     q[k + l] = pdl_expf(pdl_fmul(d, step));
                 }
-            if (far)
+            if (far[0] + far[1] + far[2] + far[3] > 0.0f)
                 continue;
             q_ok = 1;
             q_step = step;

@@ -141,9 +141,22 @@ static PDL_HD void cells_kernel(const pdl_pp_cells_args &a, long i)
     a.cell_count[i] = (unsigned char)n;
 }
 
+/* The taps of column x and the end of its run: the source index is
+ * nondecreasing in x (every step of pdl_axis is monotone), so the first
+ * column with a larger i0 is found by bisection. */
 static PDL_HD void axis_kernel(const pdl_pp_axis_args &a, long x)
 {
-    a.xtap[x] = pdl_axis((int)x, a.map.scale_x, a.map.in_w);
+    pdl_axis_tap t = pdl_axis((int)x, a.map.scale_x, a.map.in_w);
+    a.xtap[x] = t;
+    int lo = (int)x, hi = a.map.out_w; /* i0(lo) == t.i0; hi is past the run */
+    while (hi - lo > 1) {
+        int mid = lo + (hi - lo) / 2;
+        if (pdl_axis(mid, a.map.scale_x, a.map.in_w).i0 == t.i0)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    a.xend[x] = hi;
 }
 
 /* The argmax class at output pixel p with taps t: the first maximum over the
@@ -193,9 +206,7 @@ static PDL_HD void semantic_kernel(const pdl_pp_semantic_args &a, long i)
     long row = (long)y * a.map.out_w;
     for (int x = xs; x < xe;) {
         pdl_axis_tap tx = a.xtap[x];
-        int end = x + 1;
-        while (end < xe && a.xtap[end].i0 == tx.i0)
-            end++;
+        int end = a.xend[x] < xe ? a.xend[x] : xe;
         pdl_tap t = pdl_tap_make(ty, tx, a.map.in_w);
         float c00 = a.center[t.o00], c01 = a.center[t.o01], c10 = a.center[t.o10],
               c11 = a.center[t.o11];

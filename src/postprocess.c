@@ -28,7 +28,7 @@ enum {
     /* per output pixel */
     B_SEM, B_CTR, B_ROWMAX, B_CAND, B_INS, B_PAN,
     /* per output column */
-    B_XTAP,
+    B_XTAP, B_XEND,
     /* per head cell */
     B_CELL_CLASSES, B_CELL_COUNT, B_LOGITS_LAST, B_WIN, B_TOP, B_SECOND, B_AMAX,
     /* per grid cell */
@@ -279,6 +279,7 @@ static pdl_status ensure_sizes(pdl_pp_context *c, const pdl_pp_heads *h, int gri
         {B_INS, n * sizeof(unsigned short)},
         {B_PAN, n * sizeof(int32_t)},
         {B_XTAP, (size_t)h->out_w * sizeof(pdl_axis_tap)},
+        {B_XEND, (size_t)h->out_w * sizeof(int)},
         {B_CELL_CLASSES, cells * (size_t)c->opt.classes},
         {B_CELL_COUNT, cells},
         {B_LOGITS_LAST, cells * (size_t)PDL_PP_PADDED(c->opt.classes) * sizeof(float)},
@@ -483,7 +484,7 @@ pdl_status pdl_pp_run(pdl_pp_context *c, const pdl_pp_heads *h, pdl_pp_result *o
                     h->offset_scale_y,
                     h->offset_scale_x};
 
-    pdl_pp_axis_args xa = {m, P(B_XTAP)};
+    pdl_pp_axis_args xa = {m, P(B_XTAP), P(B_XEND)};
     EXEC(c->k->axis_taps(&xa, c->stream), "axis_taps");
 
     /* Stage 1. Class lists per head cell pay off only when the heads are
@@ -501,6 +502,7 @@ pdl_status pdl_pp_run(pdl_pp_context *c, const pdl_pp_heads *h, pdl_pp_result *o
                                c->opt.threshold,
                                clearly_below(c->opt.threshold),
                                P(B_XTAP),
+                               P(B_XEND),
                                h->semantic,
                                h->center,
                                P(B_ISTHING),

@@ -30,6 +30,47 @@ static void random_case(int h, int w, int stride, int classes, int objects, uint
     tsup_pp_case_free(&c);
 }
 
+/* A random case whose heads are resized by a factor other than the stride
+ * they were made for (Detectron2's path for resized inputs): resize_h x
+ * resize_w, cropped to out_h x out_w, offsets scaled to match. */
+static void resized_case(int h, int w, int stride, int resize_h, int resize_w, int out_h,
+                         int out_w, uint64_t seed, int min_instances)
+{
+    tsup_pp_case c;
+    tsup_pp_case_random(&c, 7, h, w, stride, 20, 0.06, seed);
+    c.resize_h = resize_h;
+    c.resize_w = resize_w;
+    c.out_h = out_h;
+    c.out_w = out_w;
+    c.offset_scale_y = (float)resize_h / (float)c.in_h;
+    c.offset_scale_x = (float)resize_w / (float)c.in_w;
+    tsup_pp_result ref;
+    tsup_pp_reference(&c, &ref);
+    int things = 0;
+    for (int i = 0; i < ref.segment_count; i++)
+        things += ref.segments[i].isthing;
+    cr_assert_geq(things, min_instances, "resized to %dx%d: only %d instances formed", resize_h,
+                  resize_w, things);
+    char what[80];
+    snprintf(what, sizeof what, "heads %dx%d resized to %dx%d", c.in_h, c.in_w, resize_h, resize_w);
+    tsup_pp_check_cpu(&c, &ref, what);
+    tsup_pp_result_free(&ref);
+    tsup_pp_case_free(&c);
+}
+
+/* Upsampling by about 3.1 x 2.9: runs of 2-4 pixels per head column, weights
+ * that are no multiple of a power of two. */
+Test(postprocess, resized_odd_scale)
+{
+    resized_case(260, 384, 4, 201, 281, 199, 280, 21, 3);
+}
+
+/* Downsampling: several head columns per output pixel, runs of one. */
+Test(postprocess, resized_down)
+{
+    resized_case(300, 401, 1, 211, 290, 211, 290, 22, 3);
+}
+
 Test(postprocess, random_1x1)
 {
     random_case(1, 1, 4, 4, 1, 11, 0);
