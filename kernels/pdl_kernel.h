@@ -119,14 +119,6 @@ static inline PDL_HD float pdl_expf(float x)
     return pdl_fmul(y, pdl_bits_float((uint32_t)(e + 127) << 23));
 }
 
-/* Loop vectorisation hints for the CPU executor (OpenMP simd); nothing under nvcc. */
-#define PDL_PRAGMA(x) _Pragma(#x)
-#ifdef __CUDACC__
-#define PDL_SIMD_REDUCE(op, var)
-#else
-#define PDL_SIMD_REDUCE(op, var) PDL_PRAGMA(omp simd reduction(op : var))
-#endif
-
 /* ---- atomics (relaxed: results are only read after the launch ends) ---- */
 static inline PDL_HD unsigned pdl_atomic_add_u32(unsigned *p, unsigned v)
 {
