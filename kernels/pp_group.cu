@@ -95,21 +95,21 @@ static PDL_HD void group_kernel(const pdl_pp_group_args &a, long i)
     unsigned run_n = 0;
     long row = (long)y * a.map.out_w;
     for (int x = xs; x < xe;) {
-        int c = a.sem[row + x], id = 0, key, end = x + 1;
+        int c = a.sem[row + x], key, end = x + 1;
         if (a.isthing[c] && a.centers > 0) {
             pdl_tap t = pdl_tap_make(ty, a.xtap[x], a.map.in_w);
             float dy = pdl_fmul(pdl_bilerp(a.offsets, t), a.map.offset_scale_y);
             float dx = pdl_fmul(pdl_bilerp(a.offsets + plane, t), a.map.offset_scale_x);
-            id = nearest(a, pdl_fadd((float)y, dy), pdl_fadd((float)x, dx)) + 1;
+            int id = nearest(a, pdl_fadd((float)y, dy), pdl_fadd((float)x, dx)) + 1;
+            a.ins[row + x] = (unsigned short)id;
             key = id * 256 + c;
         } else {
             /* a run of one class that joins no instance: one key */
+            a.ins[row + x] = 0;
             while (end < xe && a.sem[row + end] == c)
-                end++;
+                a.ins[row + end++] = 0;
             key = a.isthing[c] ? -1 : c;
         }
-        for (int u = x; u < end; u++)
-            a.ins[row + u] = (unsigned short)id;
         if (key != run_key) {
             flush(a, run_key, run_n);
             run_key = key;

@@ -171,14 +171,13 @@ static PDL_HD void paint_kernel(const pdl_pp_paint_args &a, long i)
         long p = row + x;
         int id = a.ins[p], c = a.sem[p];
         /* A run of non-instance pixels of one class has one value and key. */
-        int end = x + 1;
-        if (id == 0)
-            while (end < xe && a.ins[row + end] == 0 && a.sem[row + end] == c)
-                end++;
         int v = id > 0 ? a.ins_value[id] : a.stuff_value[c];
         int key = id > 0 ? id : v >= 0 ? -c - 1 : 0;
-        for (int u = x; u < end; u++)
-            a.pan[row + u] = v;
+        int end = x + 1;
+        a.pan[p] = v;
+        if (id == 0)
+            while (end < xe && a.ins[row + end] == 0 && a.sem[row + end] == c)
+                a.pan[row + end++] = v;
         if (key != run_key) {
             flush(a, run_key, y, run_x, x - 1, (unsigned)(x - run_x), run_prob);
             run_key = key;
