@@ -119,6 +119,18 @@ static inline PDL_HD float pdl_expf(float x)
     return pdl_fmul(y, pdl_bits_float((uint32_t)(e + 127) << 23));
 }
 
+/* A hint that *p will be read soon (host only: x86 prefetches never fault,
+ * and the GPU hides latency with other warps). For rows read in an order
+ * the hardware prefetcher does not follow. */
+static inline PDL_HD void pdl_prefetch(const void *p)
+{
+#ifdef __CUDA_ARCH__
+    (void)p;
+#else
+    __builtin_prefetch(p);
+#endif
+}
+
 /* ---- atomics (relaxed: results are only read after the launch ends) ---- */
 static inline PDL_HD unsigned pdl_atomic_add_u32(unsigned *p, unsigned v)
 {
