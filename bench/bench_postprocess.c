@@ -4,6 +4,9 @@
  *   bench_postprocess gen FILE [SEED]          write the benchmark case: 1024x2048
  *       output, 19 classes (9 things), heads at 256x512 upsampled x4, 200 objects
  *       of radius 3..48 pixels (about a fifth of the pixels, a crowded street)
+ *   bench_postprocess gen-plateau FILE         the same scene with the center
+ *       heatmap 0.5 everywhere: every output pixel is an NMS peak (2,097,152
+ *       equal candidates), with exactly-k top-k (the most radix passes)
  *   bench_postprocess run FILE [RUNS] [D2OUT]  time RUNS runs (after one warm-up),
  *       print the median; with D2OUT (written by tests/ref/d2_postprocess.py on
  *       the same case) also check that the panoptic maps are identical.
@@ -44,11 +47,17 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int gen(const char *path, uint64_t seed)
+static int gen(const char *path, uint64_t seed, int plateau)
 {
     tsup_pp_case c;
     tsup_pp_case_random(&c, 19, 1024, 2048, 4, 200, 0.022, seed);
     c.opt.stuff_area = 2048;
+    if (plateau) {
+        /* 0.5 interpolates to exactly 0.5 at every output pixel */
+        for (long p = 0; p < (long)c.in_h * c.in_w; p++)
+            c.center[p] = 0.5f;
+        c.opt.exact_top_k = 1;
+    }
     int rc = tsup_pp_case_write(&c, path);
     tsup_pp_case_free(&c);
     if (rc)
@@ -153,9 +162,12 @@ static int run(const char *path, int runs, const char *d2_path)
 int main(int argc, char **argv)
 {
     if (argc >= 3 && !strcmp(argv[1], "gen"))
-        return gen(argv[2], argc > 3 ? strtoull(argv[3], NULL, 10) : 2026);
+        return gen(argv[2], argc > 3 ? strtoull(argv[3], NULL, 10) : 2026, 0);
+    if (argc >= 3 && !strcmp(argv[1], "gen-plateau"))
+        return gen(argv[2], 2026, 1);
     if (argc >= 3 && !strcmp(argv[1], "run"))
         return run(argv[2], argc > 3 ? atoi(argv[3]) : 20, argc > 4 ? argv[4] : NULL);
-    fprintf(stderr, "usage: %s gen FILE [SEED] | run FILE [RUNS] [D2OUT]\n", argv[0]);
+    fprintf(stderr, "usage: %s gen FILE [SEED] | gen-plateau FILE | run FILE [RUNS] [D2OUT]\n",
+            argv[0]);
     return 2;
 }

@@ -5,7 +5,9 @@
 # (tests/ref/d2_postprocess.py, 2 threads, PY_RUNS runs) and our CPU executor
 # (2 threads, RUNS runs, median; then 1 thread, and the generic build at 2
 # threads) in the same run, and checks that both give
-# the same panoptic map. Results go into bench/RESULTS.md by hand.
+# the same panoptic map. Then the worst case for NMS and top-k: the same
+# scene with every pixel an equal peak (gen-plateau), at 2 and 1 threads.
+# Results go into bench/RESULTS.md by hand.
 set -euo pipefail
 BUILD=${1:-build}
 RUNS=${RUNS:-20}
@@ -23,4 +25,8 @@ OMP_NUM_THREADS=2 "$BUILD/bench_postprocess" run "$TMP/case.bin" "$RUNS" "$TMP/d
 OMP_NUM_THREADS=1 "$BUILD/bench_postprocess" run "$TMP/case.bin" "$RUNS"
 # the generic x86-64 build of the same kernels (the default is the AVX2 build where the CPU has it)
 OMP_NUM_THREADS=2 PDL_PP_CPU=generic "$BUILD/bench_postprocess" run "$TMP/case.bin" "$RUNS"
+"$BUILD/bench_postprocess" gen-plateau "$TMP/plateau.bin"
+echo "plateau (every pixel an equal peak, exactly-k top-k):"
+OMP_NUM_THREADS=2 "$BUILD/bench_postprocess" run "$TMP/plateau.bin" "$RUNS"
+OMP_NUM_THREADS=1 "$BUILD/bench_postprocess" run "$TMP/plateau.bin" "$RUNS"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -50,11 +50,44 @@ static PDL_HD void row_block(const float *src, float *out, int len, int k, int b
     }
 }
 
+/* The peaks among rows base .. base + k - 1 at columns x0 .. x0 + L - 1,
+ * whose column suffix maxima are in colmax: counted, or with EMIT written to
+ * cand[0 ..]. Returns how many. The counting form is a vector compare and
+ * sum on the host. */
+template <int L, bool EMIT>
+static PDL_HD unsigned block_peaks(const pdl_pp_nms_args &a, int base, int x0, int *cand)
+{
+    int r = a.k / 2;
+    float p[L];
+    for (int l = 0; l < L; l++)
+        p[l] = -INFINITY;
+    unsigned n = 0;
+    for (int j = 0; j < a.k && base + j < a.h; j++) {
+        long row = (long)(base + j) * a.w + x0;
+        const float *t = a.ctr + row, *suf = a.colmax + row;
+        for (int l = 0; l < L; l++) {
+            int hit = t[l] > 0.0f && t[l] == (suf[l] > p[l] ? suf[l] : p[l]);
+            if (EMIT && hit)
+                cand[n] = (int)(row + l);
+            n += hit;
+        }
+        int u = base + a.k + j - r;
+        if (u < a.h) {
+            const float *src = a.rowmax + (long)u * a.w + x0;
+            for (int l = 0; l < L; l++)
+                p[l] = src[l] > p[l] ? src[l] : p[l];
+        }
+    }
+    return n;
+}
+
 /* The column pass for window starts base .. base + k - 1 (rows) at L adjacent
  * columns x0 .. x0 + L - 1: the same van Herk scheme as row_block, with the
  * L columns innermost so the host vectorises them, and the suffix maxima in
- * the caller's scratch (the element's own rows and columns of it). Peaks are
- * rare, so the test is a vector compare and the atomic only runs on a hit. */
+ * the caller's scratch (the element's own rows and columns of it). The
+ * block's peaks are counted first and their slots in the list reserved with
+ * one atomic: on a plateau every pixel is a peak, and an atomic per peak
+ * would serialise the threads on the counter. */
 template <int L>
 static PDL_HD void cols_block(const pdl_pp_nms_args &a, int base, int x0)
 {
@@ -67,9 +100,9 @@ static PDL_HD void cols_block(const pdl_pp_nms_args &a, int base, int x0)
     if (!any)
         return;
     int r = a.k / 2;
-    float m[L], p[L];
+    float m[L];
     for (int l = 0; l < L; l++)
-        m[l] = p[l] = -INFINITY;
+        m[l] = -INFINITY;
     for (int j = a.k - 1; j >= 0; j--) {
         int u = base + j - r;
         if (u >= 0 && u < a.h) {
@@ -83,22 +116,9 @@ static PDL_HD void cols_block(const pdl_pp_nms_args &a, int base, int x0)
                 suf[l] = m[l];
         }
     }
-    for (int j = 0; j < a.k && base + j < a.h; j++) {
-        long row = (long)(base + j) * a.w + x0;
-        const float *t = a.ctr + row, *suf = a.colmax + row;
-        int hit = 0;
-        for (int l = 0; l < L; l++)
-            hit |= t[l] > 0.0f && t[l] == (suf[l] > p[l] ? suf[l] : p[l]);
-        for (int l = 0; hit && l < L; l++)
-            if (t[l] > 0.0f && t[l] == (suf[l] > p[l] ? suf[l] : p[l]))
-                a.cand[pdl_atomic_add_u32(a.counter, 1u)] = (int)(row + l);
-        int u = base + a.k + j - r;
-        if (u < a.h) {
-            const float *src = a.rowmax + (long)u * a.w + x0;
-            for (int l = 0; l < L; l++)
-                p[l] = src[l] > p[l] ? src[l] : p[l];
-        }
-    }
+    unsigned n = block_peaks<L, false>(a, base, x0, NULL);
+    if (n)
+        block_peaks<L, true>(a, base, x0, a.cand + pdl_atomic_add_u32(a.counter, n));
 }
 
 /* Whether any of src[lo .. hi - 1] is > 0: running maxima in 8 lanes, the
