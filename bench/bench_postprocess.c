@@ -7,6 +7,9 @@
  *   bench_postprocess gen-plateau FILE         the same scene with the center
  *       heatmap 0.5 everywhere: every output pixel is an NMS peak (2,097,152
  *       equal candidates), with exactly-k top-k (the most radix passes)
+ *   bench_postprocess gen-resized FILE         a 1080x1920 photo at test size
+ *       1024 (Detectron2's path for resized inputs): full-size heads of the
+ *       1024x1820 input resized to 1080x1920, offsets scaled to match
  *   bench_postprocess run FILE [RUNS] [D2OUT]  time RUNS runs (after one warm-up),
  *       print the median; with D2OUT (written by tests/ref/d2_postprocess.py on
  *       the same case) also check that the panoptic maps are identical.
@@ -47,12 +50,22 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-static int gen(const char *path, uint64_t seed, int plateau)
+enum bench_case { CASE_STREET, CASE_PLATEAU, CASE_RESIZED };
+
+static int gen(const char *path, uint64_t seed, enum bench_case which)
 {
     tsup_pp_case c;
-    tsup_pp_case_random(&c, 19, 1024, 2048, 4, 200, 0.022, seed);
+    if (which == CASE_RESIZED) {
+        tsup_pp_case_random(&c, 19, 1024, 1820, 1, 200, 0.022, seed);
+        c.resize_h = c.out_h = 1080;
+        c.resize_w = c.out_w = 1920;
+        c.offset_scale_y = 1080.0f / 1024.0f;
+        c.offset_scale_x = 1920.0f / 1820.0f;
+    } else {
+        tsup_pp_case_random(&c, 19, 1024, 2048, 4, 200, 0.022, seed);
+    }
     c.opt.stuff_area = 2048;
-    if (plateau) {
+    if (which == CASE_PLATEAU) {
         /* 0.5 interpolates to exactly 0.5 at every output pixel */
         for (long p = 0; p < (long)c.in_h * c.in_w; p++)
             c.center[p] = 0.5f;
@@ -162,12 +175,16 @@ static int run(const char *path, int runs, const char *d2_path)
 int main(int argc, char **argv)
 {
     if (argc >= 3 && !strcmp(argv[1], "gen"))
-        return gen(argv[2], argc > 3 ? strtoull(argv[3], NULL, 10) : 2026, 0);
+        return gen(argv[2], argc > 3 ? strtoull(argv[3], NULL, 10) : 2026, CASE_STREET);
     if (argc >= 3 && !strcmp(argv[1], "gen-plateau"))
-        return gen(argv[2], 2026, 1);
+        return gen(argv[2], 2026, CASE_PLATEAU);
+    if (argc >= 3 && !strcmp(argv[1], "gen-resized"))
+        return gen(argv[2], 2026, CASE_RESIZED);
     if (argc >= 3 && !strcmp(argv[1], "run"))
         return run(argv[2], argc > 3 ? atoi(argv[3]) : 20, argc > 4 ? argv[4] : NULL);
-    fprintf(stderr, "usage: %s gen FILE [SEED] | gen-plateau FILE | run FILE [RUNS] [D2OUT]\n",
+    fprintf(stderr,
+            "usage: %s gen FILE [SEED] | gen-plateau FILE | gen-resized FILE | "
+            "run FILE [RUNS] [D2OUT]\n",
             argv[0]);
     return 2;
 }

@@ -5,8 +5,9 @@
 # (tests/ref/d2_postprocess.py, 2 threads, PY_RUNS runs) and our CPU executor
 # (2 threads, RUNS runs, median; then 1 thread, and the generic build at 2
 # threads) in the same run, and checks that both give
-# the same panoptic map. Then the worst case for NMS and top-k: the same
-# scene with every pixel an equal peak (gen-plateau), at 2 and 1 threads.
+# the same panoptic map. Then, at 2 and 1 threads, the worst case for NMS and
+# top-k (the same scene with every pixel an equal peak, gen-plateau) and a
+# resized input (full-size heads resampled by ~1.05, gen-resized).
 # Results go into bench/RESULTS.md by hand.
 set -euo pipefail
 BUILD=${1:-build}
@@ -29,4 +30,8 @@ OMP_NUM_THREADS=2 PDL_PP_CPU=generic "$BUILD/bench_postprocess" run "$TMP/case.b
 echo "plateau (every pixel an equal peak, exactly-k top-k):"
 OMP_NUM_THREADS=2 "$BUILD/bench_postprocess" run "$TMP/plateau.bin" "$RUNS"
 OMP_NUM_THREADS=1 "$BUILD/bench_postprocess" run "$TMP/plateau.bin" "$RUNS"
+"$BUILD/bench_postprocess" gen-resized "$TMP/resized.bin"
+echo "resized input (1080x1920 photo at test size 1024):"
+OMP_NUM_THREADS=2 "$BUILD/bench_postprocess" run "$TMP/resized.bin" "$RUNS"
+OMP_NUM_THREADS=1 "$BUILD/bench_postprocess" run "$TMP/resized.bin" "$RUNS"
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -80,6 +80,8 @@ HAND(nms_41)
 HAND(nms_101)
 HAND(sparse_peaks)
 HAND(threshold_edge)
+HAND(semantic_ties_full)
+HAND(semantic_ties_x4)
 
 /* Ties: the equidistant pixel (10,15) joins instance 1 (center (10,5)) with
  * (10,13); instance 1 has two class-1 and two class-0 pixels and takes class 0. */

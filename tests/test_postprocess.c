@@ -71,6 +71,13 @@ Test(postprocess, resized_down)
     resized_case(300, 401, 1, 211, 290, 211, 290, 22, 3);
 }
 
+/* Upsampling by about 1.05 (a 1080x1920 photo at test size 1024): no class
+ * lists, every class sampled at every pixel, in lanes of 8 and a tail. */
+Test(postprocess, resized_up_slightly)
+{
+    resized_case(300, 401, 1, 316, 423, 316, 423, 23, 3);
+}
+
 Test(postprocess, random_1x1)
 {
     random_case(1, 1, 4, 4, 1, 11, 0);

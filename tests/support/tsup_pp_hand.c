@@ -311,6 +311,41 @@ static void threshold_edge(tsup_pp_case *c, tsup_pp_expect *e)
     e->instances = -1;
 }
 
+/* Classes 1 and 2 have equal logits everywhere, and class 3 too on the
+ * left half: the first maximum, class 1, must win every pixel (all stuff).
+ * At stride 1 every class is sampled at every pixel; at stride 4 the cells
+ * list the tied classes. */
+static void semantic_ties(tsup_pp_case *c, tsup_pp_expect *e, int stride)
+{
+    int h = 40, w = 52;
+    tsup_pp_case_alloc(c, 4, h / stride, w / stride, stride, h, w);
+    size_t plane = (size_t)c->in_h * c->in_w;
+    uint64_t s = 9;
+    for (size_t p = 0; p < plane; p++) {
+        float v = 1.0f + 2.0f * (float)tsup_pp_uniform(&s);
+        c->logits[p] = v - 0.25f;
+        c->logits[plane + p] = c->logits[2 * plane + p] = v;
+        c->logits[3 * plane + p] = (int)(p % (size_t)c->in_w) < c->in_w / 2 ? v : v - 1.0f;
+    }
+    memset(c->center, 0, plane * sizeof(float));
+    memset(c->offset, 0, 2 * plane * sizeof(float));
+    c->opt.stuff_area = 1;
+    e->centers = 0;
+    e->instances = 0;
+    e->absent_class_a = 2;
+    e->absent_class_b = 3;
+}
+
+static void semantic_ties_full(tsup_pp_case *c, tsup_pp_expect *e)
+{
+    semantic_ties(c, e, 1);
+}
+
+static void semantic_ties_x4(tsup_pp_case *c, tsup_pp_expect *e)
+{
+    semantic_ties(c, e, 4);
+}
+
 const tsup_pp_hand_case tsup_pp_hand_cases[] = {
     {"no_centers", no_centers},
     {"one_center", one_center},
@@ -333,5 +368,7 @@ const tsup_pp_hand_case tsup_pp_hand_cases[] = {
     {"nms_101", nms_101},
     {"sparse_peaks", sparse_peaks},
     {"threshold_edge", threshold_edge},
+    {"semantic_ties_full", semantic_ties_full},
+    {"semantic_ties_x4", semantic_ties_x4},
 };
 const int tsup_pp_hand_case_count = sizeof tsup_pp_hand_cases / sizeof tsup_pp_hand_cases[0];
