@@ -1,11 +1,18 @@
 /* pp_common.h - bilinear sampling shared by the post-processing kernels.
  *
- * Reproduces PyTorch's upsample_bilinear2d (align_corners=False) for one
- * output pixel: source index scale * (dst + 0.5) - 0.5 clamped at 0, taps
+ * PyTorch's upsample_bilinear2d (align_corners=False) for one output pixel,
+ * in float: source index scale * (dst + 0.5) - 0.5 clamped at 0, taps
  * i0 = trunc(src) and i0 + 1 (clamped to the last row/column), weights
  * l1 = src - i0 and l0 = 1 - l1, value (a*l0x + b*l1x)*l0y + (c*l0x + d*l1x)*l1y.
  * Every kernel that needs a head value at an output pixel samples it through
  * here, so the full-size tensors never exist.
+ *
+ * At integer upsampling factors (the heads' x4) every step is exact and the
+ * values are PyTorch's bit for bit. At other factors (resized inputs) the
+ * rounding differs: PyTorch 1.13's CPU kernel does not round the source
+ * index to float (a 1-D resize by F.interpolate matches this formula
+ * computed in double exactly), so values differ from it by up to ~1e-4 at
+ * coordinates near 2000 (bench/RESULTS.md, resized input).
  */
 #ifndef PDL_PP_COMMON_H
 #define PDL_PP_COMMON_H
