@@ -223,15 +223,15 @@ static PDL_HD void argmax_lanes(const pdl_pp_semantic_args &a, pdl_axis_tap ty, 
         a.sem[row + x0 + l] = (unsigned char)best[l];
 }
 
-#define ARGMAX_LANES 8
+#define PP_ARGMAX_LANES 8
 
 /* Without class lists: every class at every pixel of the segment. */
 static PDL_HD void argmax_all(const pdl_pp_semantic_args &a, pdl_axis_tap ty, long row, int xs,
                               int xe)
 {
     int x = xs;
-    for (; x + ARGMAX_LANES <= xe; x += ARGMAX_LANES)
-        argmax_lanes<ARGMAX_LANES>(a, ty, row, x);
+    for (; x + PP_ARGMAX_LANES <= xe; x += PP_ARGMAX_LANES)
+        argmax_lanes<PP_ARGMAX_LANES>(a, ty, row, x);
     for (; x < xe; x++)
         argmax_lanes<1>(a, ty, row, x);
 }
