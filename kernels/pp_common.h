@@ -10,9 +10,9 @@
  * At integer upsampling factors (the heads' x4) every step is exact and the
  * values are PyTorch's bit for bit. At other factors (resized inputs) the
  * rounding differs: PyTorch 1.13's CPU kernel does not round the source
- * index to float (a 1-D resize by F.interpolate matches this formula
- * computed in double exactly), so values differ from it by up to ~1e-4 at
- * coordinates near 2000 (bench/RESULTS.md, resized input).
+ * index to float (tests/ref/bilinear_rounding.py), so values differ from it
+ * by up to ~5e-4 at coordinates near 2000; its CUDA kernel computes the
+ * index in float as here (bench/RESULTS.md, resized input).
  */
 #ifndef PDL_PP_COMMON_H
 #define PDL_PP_COMMON_H
