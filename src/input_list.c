@@ -160,8 +160,18 @@ pdl_status pdl_input_list_add(pdl_input_list *list, const char *path, pdl_error 
     char *root = strndup(path, root_len);
     if (!root)
         return pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory", path);
+    size_t images = list->count, skipped = list->skipped;
     pdl_status st = walk(list, root, root_len + 1, 0, err);
     free(root);
+    /* A folder named on the command line that holds no image is almost
+     * always a wrong path: say so rather than finish with nothing done. */
+    size_t others = list->skipped - skipped;
+    if (st == PDL_OK && list->count == images)
+        st = others ? pdl_fail(err, PDL_ERR_ARG,
+                               "%s: no PNG or JPEG images in this folder (%zu other files)", path,
+                               others)
+                    : pdl_fail(err, PDL_ERR_ARG, "%s: no PNG or JPEG images in this folder (no files)",
+                               path);
     return st;
 }
 

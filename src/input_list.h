@@ -32,7 +32,8 @@ void pdl_input_list_init(pdl_input_list *list);
 void pdl_input_list_free(pdl_input_list *list);
 
 /* Adds a file or (recursively) a folder. A file given explicitly is kept even
- * if it is not an image, so that it fails later with a message naming it. */
+ * if it is not an image, so that it fails later with a message naming it; a
+ * folder without any image is an error (PDL_ERR_ARG) naming it. */
 pdl_status pdl_input_list_add(pdl_input_list *list, const char *path, pdl_error *err);
 
 /* Adds one path per non-empty line of `stream` (`source` names it in errors). */

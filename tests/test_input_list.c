@@ -123,3 +123,27 @@ Test(input_list, shards_partition_the_list)
     for (int k = 0; k < 6; k++)
         cr_assert_eq(hits[k], 1, "item %d in %d shards", k, hits[k]);
 }
+
+/* A folder without images (empty, or only other files, also in subfolders)
+ * is an error that names it; the list keeps what it had. */
+Test(input_list, folder_without_images_is_an_error)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/empty", root);
+    cr_assert_eq(mkdir(path, 0777), 0);
+    snprintf(path, sizeof path, "%s/empty/sub", root);
+    cr_assert_eq(mkdir(path, 0777), 0);
+    write_bytes("empty/sub/readme.md", "hello", 5);
+    pdl_input_list list;
+    pdl_input_list_init(&list);
+    cr_assert_eq(pdl_input_list_add(&list, root, NULL), PDL_OK);
+    size_t before = list.count;
+    pdl_error err;
+    snprintf(path, sizeof path, "%s/empty", root);
+    cr_assert_eq(pdl_input_list_add(&list, path, &err), PDL_ERR_ARG);
+    cr_assert(strstr(err.msg, path) && strstr(err.msg, "no PNG or JPEG images") &&
+                  strstr(err.msg, "(1 other files)"),
+              "message: %s", err.msg);
+    cr_assert_eq(list.count, before);
+    pdl_input_list_free(&list);
+}

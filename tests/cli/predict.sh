@@ -72,6 +72,16 @@ PYEOF
 one_h=$(python3 -c "import json;print(json.load(open('$tmp/out/a/one.json'))['height'])")
 [ "$one_h" = 1 ] || fail "1x1 image output height $one_h"
 
+# --- a folder without images: exit 2, named, nothing written ---------------
+mkdir -p "$tmp/noimg/sub"
+echo "just notes" >"$tmp/noimg/sub/readme.txt"
+rc=0
+predict "$tmp/noimg" -o "$tmp/noimg_out" >"$tmp/nl" 2>"$tmp/ne" || rc=$?
+[ "$rc" -eq 2 ] || fail "folder without images: exit $rc, expected 2"
+grep -q "noimg: no PNG or JPEG images" "$tmp/ne" || fail "folder without images not named: $(cat "$tmp/ne")"
+[ "$(wc -l <"$tmp/ne")" -eq 1 ] || fail "folder without images: more than one line on stderr"
+[ ! -e "$tmp/noimg_out/predictions.json" ] || fail "folder without images: predictions.json written"
+
 # --- shards 0/2 and 1/2 cover every image exactly once ----------------------
 predict "$in" -o "$tmp/s0" --shard 0/2 >"$tmp/l0" 2>/dev/null || true
 predict "$in" -o "$tmp/s1" --shard 1/2 >"$tmp/l1" 2>/dev/null || true
