@@ -178,6 +178,9 @@ static pdl_status prepare(eval_ctx *c, pdl_error *err)
         st = read_categories(c, err);
     if (st == PDL_OK)
         st = key_annotations(o->gt_json, c->gt, &c->gt_anns, &c->n_gt_anns, err);
+    if (st == PDL_OK && c->n_gt_anns == 0)
+        st = pdl_fail(err, PDL_ERR_FORMAT, "%s: \"annotations\" is empty: no image to evaluate",
+                      o->gt_json);
     if (st == PDL_OK)
         st = key_annotations(o->pred_json, c->pred, &c->pred_anns, &c->n_pred_anns, err);
     if (st != PDL_OK)

@@ -584,6 +584,8 @@ Test(pq_rules, missing_or_malformed_inputs_are_an_error)
     expect_fatal(GOOD_GT, "{\"annotations\": [", 0, "pred.json: line");
     expect_fatal(GOOD_GT, "{\"images\": []}", 0, "pred.json: no \"annotations\" array");
     expect_fatal("{\"annotations\":[]}", GOOD_PRED, 0, "gt.json: no \"categories\" array");
+    expect_fatal("{\"categories\":" CATS ",\"annotations\":[]}", GOOD_PRED, 0,
+                 "gt.json: \"annotations\" is empty: no image to evaluate");
     expect_fatal(GOOD_GT, GOOD_PRED, 1, "/pred: not a directory");
     expect_fatal("{\"categories\":[{\"id\":1}],\"annotations\":[]}", GOOD_PRED, 0,
                  "categories[0] needs an integer \"id\" and \"isthing\"");
