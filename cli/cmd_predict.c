@@ -571,6 +571,7 @@ int cmd_predict(int argc, char **argv)
 
     pdl_input_list inputs;
     pdl_input_list_init(&inputs);
+    pdl_input_list_skip_folder(&inputs, outdir);
     int status = EXIT_ALL_OK;
     for (int i = optind; i < argc && status == EXIT_ALL_OK; i++) {
         pdl_status st = strcmp(argv[i], "-") == 0 ? pdl_input_list_add_lines(&inputs, stdin, "stdin", &err)

@@ -113,7 +113,9 @@ pdl_status pdl_image_load(const char *path, pdl_image *out, pdl_error *err)
 {
     out->width = out->height = 0;
     out->rgb = NULL;
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO would otherwise wait for a writer before
+     * the regular-file test below could refuse it (no effect on files). */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return pdl_fail(err, PDL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;

@@ -89,8 +89,40 @@ static bool looks_like_image(const char *path)
     return pdl_image_sniff(head, n);
 }
 
+/* The folders a walk has entered, by identity: a symlink back into the tree
+ * (to the folder itself or an ancestor) would otherwise be walked again and
+ * again, listing the same images under ever longer names. */
+typedef struct folder_set {
+    struct folder_id {
+        dev_t dev;
+        ino_t ino;
+    } *ids;
+    size_t count, cap;
+} folder_set;
+
+/* 1 if the folder was new and is now recorded, 0 if seen before, -1 when out
+ * of memory. */
+static int folder_set_add(folder_set *set, const struct stat *sb)
+{
+    for (size_t i = 0; i < set->count; i++)
+        if (set->ids[i].dev == sb->st_dev && set->ids[i].ino == sb->st_ino)
+            return 0;
+    if (set->count == set->cap) {
+        size_t cap = set->cap ? set->cap * 2 : 16;
+        struct folder_id *ids = realloc(set->ids, cap * sizeof *ids);
+        if (!ids)
+            return -1;
+        set->ids = ids;
+        set->cap = cap;
+    }
+    set->ids[set->count].dev = sb->st_dev;
+    set->ids[set->count].ino = sb->st_ino;
+    set->count++;
+    return 1;
+}
+
 static pdl_status walk(pdl_input_list *list, const char *dir, size_t root_len, int depth,
-                       pdl_error *err)
+                       folder_set *seen, pdl_error *err)
 {
     if (depth > 64)
         return pdl_fail(err, PDL_ERR_LIMIT, "%s: folders nested more than 64 deep", dir);
@@ -133,8 +165,15 @@ static pdl_status walk(pdl_input_list *list, const char *dir, size_t root_len, i
         struct stat sb;
         if (stat(path, &sb) != 0)
             list->skipped++; /* dangling link or raced deletion: not an image */
-        else if (S_ISDIR(sb.st_mode))
-            st = walk(list, path, root_len, depth + 1, err);
+        else if (S_ISDIR(sb.st_mode)) {
+            int fresh = list->skip_set && sb.st_dev == list->skip_dev && sb.st_ino == list->skip_ino
+                            ? 0
+                            : folder_set_add(seen, &sb);
+            if (fresh < 0)
+                st = pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory listing folder", dir);
+            else if (fresh)
+                st = walk(list, path, root_len, depth + 1, seen, err);
+        }
         else if (S_ISREG(sb.st_mode) && looks_like_image(path))
             st = push(list, path, path + root_len, err);
         else
@@ -161,7 +200,11 @@ pdl_status pdl_input_list_add(pdl_input_list *list, const char *path, pdl_error 
     if (!root)
         return pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory", path);
     size_t images = list->count, skipped = list->skipped;
-    pdl_status st = walk(list, root, root_len + 1, 0, err);
+    folder_set seen = {NULL, 0, 0};
+    pdl_status st = folder_set_add(&seen, &sb) < 0
+                        ? pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory", path)
+                        : walk(list, root, root_len + 1, 0, &seen, err);
+    free(seen.ids);
     free(root);
     /* A folder named on the command line that holds no image is almost
      * always a wrong path: say so rather than finish with nothing done. */
@@ -173,6 +216,16 @@ pdl_status pdl_input_list_add(pdl_input_list *list, const char *path, pdl_error 
                     : pdl_fail(err, PDL_ERR_ARG, "%s: no PNG or JPEG images in this folder (no files)",
                                path);
     return st;
+}
+
+void pdl_input_list_skip_folder(pdl_input_list *list, const char *path)
+{
+    struct stat sb;
+    list->skip_set = stat(path, &sb) == 0 && S_ISDIR(sb.st_mode);
+    if (list->skip_set) {
+        list->skip_dev = sb.st_dev;
+        list->skip_ino = sb.st_ino;
+    }
 }
 
 pdl_status pdl_input_list_add_lines(pdl_input_list *list, FILE *stream, const char *source,

@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include "status.h"
 
@@ -26,6 +27,10 @@ typedef struct pdl_input_list {
     pdl_input *items;
     size_t count, capacity;
     size_t skipped; /* non-image files found in folders */
+    /* a folder that walks never enter (see pdl_input_list_skip_folder) */
+    int skip_set;
+    dev_t skip_dev;
+    ino_t skip_ino;
 } pdl_input_list;
 
 void pdl_input_list_init(pdl_input_list *list);
@@ -35,6 +40,12 @@ void pdl_input_list_free(pdl_input_list *list);
  * if it is not an image, so that it fails later with a message naming it; a
  * folder without any image is an error (PDL_ERR_ARG) naming it. */
 pdl_status pdl_input_list_add(pdl_input_list *list, const char *path, pdl_error *err);
+
+/* Folder walks will not enter `path` (when it exists): the output folder,
+ * which may sit inside an input folder, is never read as input. Folders are
+ * also entered at most once per walk, so symlinks back into the tree add
+ * nothing. */
+void pdl_input_list_skip_folder(pdl_input_list *list, const char *path);
 
 /* Adds one path per non-empty line of `stream` (`source` names it in errors). */
 pdl_status pdl_input_list_add_lines(pdl_input_list *list, FILE *stream, const char *source,

@@ -281,7 +281,9 @@ static pdl_status open_bytes(const uint8_t *bytes, size_t size, bool mapped, con
 pdl_status pdl_weights_open(const char *path, pdl_weights *w, pdl_error *err)
 {
     memset(w, 0, sizeof *w);
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: opening a FIFO would otherwise wait for a writer before
+     * the regular-file test below could refuse it (no effect on files). */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (fd < 0)
         return pdl_fail(err, PDL_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;

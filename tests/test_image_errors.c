@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 
 #include "image.h"
 #include "support/tsup_image.h"
@@ -177,6 +178,12 @@ Test(image_errors, bad_paths)
     cr_assert_eq(pdl_image_load(dir, &img, &err), PDL_ERR_IO);
     cr_assert(starts_with(err.msg, dir) && strstr(err.msg, "is a directory"), "%s", err.msg);
     cr_assert_null(img.rgb);
+
+    /* a FIFO with no writer: refused at once, not waited on */
+    snprintf(path, sizeof path, "%s/pipe.png", dir);
+    cr_assert_eq(mkfifo(path, 0600), 0);
+    cr_assert_eq(pdl_image_load(path, &img, &err), PDL_ERR_IO);
+    cr_assert(starts_with(err.msg, path) && strstr(err.msg, "not a regular file"), "%s", err.msg);
     tsup_img_rmtree(dir);
 }
 

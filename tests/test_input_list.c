@@ -77,6 +77,38 @@ Test(input_list, trailing_slash_gives_the_same_names)
     pdl_input_list_free(&list);
 }
 
+/* Symlinks to the folder itself and to its parent add nothing: every image
+ * is listed once, under its real place in the tree. */
+Test(input_list, symlink_loops_are_walked_once)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/a/self", root);
+    cr_assert_eq(symlink(".", path), 0);
+    snprintf(path, sizeof path, "%s/a/deep/up", root);
+    cr_assert_eq(symlink("..", path), 0);
+    pdl_input_list list;
+    pdl_input_list_init(&list);
+    cr_assert_eq(pdl_input_list_add(&list, root, NULL), PDL_OK);
+    cr_assert_eq(list.count, 6);
+    cr_assert_str_eq(list.items[0].relname, "a/deep/x");
+    pdl_input_list_free(&list);
+}
+
+/* The output folder inside an input folder is not read as input. */
+Test(input_list, skipped_folder_is_not_entered)
+{
+    char path[256];
+    snprintf(path, sizeof path, "%s/a", root);
+    pdl_input_list list;
+    pdl_input_list_init(&list);
+    pdl_input_list_skip_folder(&list, path);
+    cr_assert_eq(pdl_input_list_add(&list, root, NULL), PDL_OK);
+    cr_assert_eq(list.count, 2);
+    cr_assert_str_eq(list.items[0].relname, "b/photo");
+    cr_assert_str_eq(list.items[1].relname, "z");
+    pdl_input_list_free(&list);
+}
+
 Test(input_list, explicit_files_are_kept_even_when_missing)
 {
     pdl_input_list list;

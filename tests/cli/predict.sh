@@ -82,6 +82,13 @@ grep -q "noimg: no PNG or JPEG images" "$tmp/ne" || fail "folder without images 
 [ "$(wc -l <"$tmp/ne")" -eq 1 ] || fail "folder without images: more than one line on stderr"
 [ ! -e "$tmp/noimg_out/predictions.json" ] || fail "folder without images: predictions.json written"
 
+# --- the output folder inside the input folder is never read as input ------
+mkdir -p "$tmp/nest"
+cp "$tmp/syn/images/synth_1000_000003.png" "$tmp/nest/n.png"
+predict "$tmp/nest" -o "$tmp/nest/out" >/dev/null 2>&1 || fail "nested output folder: first run failed"
+predict "$tmp/nest" -o "$tmp/nest/out" >"$tmp/nest_lines" 2>/dev/null || fail "nested output folder: second run failed"
+[ "$(wc -l <"$tmp/nest_lines")" -eq 1 ] || fail "nested output folder read as input: $(cat "$tmp/nest_lines")"
+
 # --- shards 0/2 and 1/2 cover every image exactly once ----------------------
 predict "$in" -o "$tmp/s0" --shard 0/2 >"$tmp/l0" 2>/dev/null || true
 predict "$in" -o "$tmp/s1" --shard 1/2 >"$tmp/l1" 2>/dev/null || true
