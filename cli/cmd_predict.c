@@ -38,6 +38,7 @@
 #include "engine.h"
 #include "input_list.h"
 #include "make_dirs.h"
+#include "predict_names.h"
 #include "queue.h"
 
 #define MAX_IO_THREADS 64
@@ -50,7 +51,9 @@ static const char usage[] =
     "recursively; other files are skipped) or '-' for a list of paths on stdin.\n"
     "Per image, OUTDIR mirrors the input tree with NAME.png (COCO panoptic: id = R +\n"
     "256 G + 256^2 B, 0 = void) and NAME.json (segments); OUTDIR/predictions.json\n"
-    "gathers the run for `panoptic eval`. One JSON line per image on stdout.\n"
+    "gathers the run for `panoptic eval` (predictions.shard-I-of-N.json with --shard;\n"
+    "a --resume run over all inputs then writes predictions.json without\n"
+    "recomputing). One JSON line per image on stdout.\n"
     "\n"
     "  -o, --output DIR      output folder (created)\n"
     "      --device D        auto (default), cpu, cuda or cuda:N\n"
@@ -102,6 +105,7 @@ typedef struct run {
     const pdl_input_list *inputs;
     size_t *todo, ntodo;  /* indices of inputs to process (--resume skips some) */
     const char *outdir;
+    char run_file[64]; /* predictions.json, or per shard */
     pdl_output_options outputs;
     bool progress;
     int batch;      /* --batch */
@@ -245,17 +249,15 @@ static void *write_worker(void *arg)
     return NULL;
 }
 
-/* An image is complete when its segments JSON exists: it is written last. */
+/* An image is complete when all its files exist (the JSON is written last). */
 static bool outputs_complete(const char *outdir, const pdl_input *in, const pdl_output_options *o)
 {
-    const char *suffixes[] = {".json", ".png", o->semantic ? "_sem.png" : NULL,
-                              o->instance ? "_ins.png" : NULL, o->vis ? "_vis.png" : NULL};
-    for (size_t k = 0; k < sizeof suffixes / sizeof suffixes[0]; k++) {
+    const char *suffix[PDL_PREDICTION_FILES];
+    int n = pdl_prediction_files(o, suffix);
+    for (int k = 0; k < n; k++) {
         char path[PATH_MAX];
         struct stat sb;
-        if (!suffixes[k])
-            continue;
-        if (snprintf(path, sizeof path, "%s/%s%s", outdir, in->relname, suffixes[k]) >=
+        if (snprintf(path, sizeof path, "%s/%s%s", outdir, in->relname, suffix[k]) >=
                 (int)sizeof path ||
             stat(path, &sb) != 0)
             return false;
@@ -289,7 +291,7 @@ static pdl_status write_predictions(run *r, pdl_error *err)
     }
     json_t *root = json_pack("{s:o, s:o}", "annotations", anns, "categories", cats);
     char path[PATH_MAX];
-    snprintf(path, sizeof path, "%s/predictions.json", r->outdir);
+    snprintf(path, sizeof path, "%s/%s", r->outdir, r->run_file);
     pdl_status st = pdl_atomic_write_json(path, root, JSON_COMPACT, err);
     json_decref(root);
     return st;
@@ -297,34 +299,18 @@ static pdl_status write_predictions(run *r, pdl_error *err)
 
 static int parse_shard(const char *text, unsigned *index, unsigned *count)
 {
-    char tail;
-    return sscanf(text, "%u/%u%c", index, count, &tail) == 2 && *count > 0 && *index < *count &&
-           text[0] != '-';
-}
-
-static int compare_relnames(const void *a, const void *b)
-{
-    return strcmp((*(const pdl_input *const *)a)->relname, (*(const pdl_input *const *)b)->relname);
-}
-
-/* Two inputs with one output name would overwrite each other: refuse. */
-static int check_unique_names(const pdl_input_list *list)
-{
-    const pdl_input **sorted = malloc((list->count ? list->count : 1) * sizeof *sorted);
-    if (!sorted)
+    const char *slash = strchr(text, '/');
+    char head[16];
+    int i, n;
+    if (!slash || (size_t)(slash - text) >= sizeof head)
         return 0;
-    for (size_t i = 0; i < list->count; i++)
-        sorted[i] = &list->items[i];
-    qsort(sorted, list->count, sizeof *sorted, compare_relnames);
-    int ok = 1;
-    for (size_t i = 1; i < list->count && ok; i++)
-        if (strcmp(sorted[i - 1]->relname, sorted[i]->relname) == 0) {
-            cli_usage_error("predict", "'%s' and '%s' would both write '%s'", sorted[i - 1]->path,
-                            sorted[i]->path, sorted[i]->relname);
-            ok = 0;
-        }
-    free(sorted);
-    return ok;
+    memcpy(head, text, (size_t)(slash - text));
+    head[slash - text] = '\0';
+    if (!cli_parse_int(head, 0, INT_MAX, &i) || !cli_parse_int(slash + 1, 1, INT_MAX, &n) || i >= n)
+        return 0;
+    *index = (unsigned)i;
+    *count = (unsigned)n;
+    return 1;
 }
 
 /* Fills batch[] with up to r->batch decoded images of one size (after the
@@ -581,7 +567,8 @@ int cmd_predict(int argc, char **argv)
             status = EXIT_USAGE;
         }
     }
-    if (status == EXIT_ALL_OK && !check_unique_names(&inputs))
+    predict_run_file(r.run_file, sizeof r.run_file, shard_index, shard_count);
+    if (status == EXIT_ALL_OK && !predict_check_names(&inputs, &r.outputs, r.run_file))
         status = EXIT_USAGE;
     if (status == EXIT_ALL_OK)
         pdl_input_list_shard(&inputs, shard_index, shard_count);

@@ -1,4 +1,5 @@
 /* main.c - entry point: dispatches to the subcommands. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -44,6 +45,9 @@ int cli_usage_error(const char *cmd, const char *fmt, ...)
 
 int cli_parse_int(const char *text, int lo, int hi, int *out)
 {
+    /* strtol alone would also take " 1" and "+1" */
+    if (!isdigit((unsigned char)text[0]) && !(text[0] == '-' && isdigit((unsigned char)text[1])))
+        return 0;
     char *end;
     errno = 0;
     long v = strtol(text, &end, 10);

@@ -3,9 +3,11 @@
 
 #include <jansson.h>
 #include <limits.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "atomic_file.h"
 #include "image.h"
@@ -38,8 +40,11 @@ json_t *pdl_prediction_json(const pdl_prediction *p, const pdl_config *cfg, cons
                      "height", p->height, "width", p->width, "segments_info", segs);
 }
 
-static pdl_status write_panoptic_png(const pdl_prediction *p, const char *path, pdl_error *err)
+static pdl_status write_panoptic_png(const pdl_prediction *p, const pdl_config *cfg,
+                                     const uint8_t *image, const char *path, pdl_error *err)
 {
+    (void)cfg;
+    (void)image;
     size_t n = (size_t)p->width * (size_t)p->height;
     uint8_t *rgb = malloc(n * 3);
     if (!rgb)
@@ -56,8 +61,9 @@ static pdl_status write_panoptic_png(const pdl_prediction *p, const char *path, 
 }
 
 static pdl_status write_semantic_png(const pdl_prediction *p, const pdl_config *cfg,
-                                     const char *path, pdl_error *err)
+                                     const uint8_t *image, const char *path, pdl_error *err)
 {
+    (void)image;
     size_t n = (size_t)p->width * (size_t)p->height;
     bool wide = cfg->num_classes >= 255; /* 255 (or 65535) marks void */
     void *px = malloc(n * (wide ? 2 : 1));
@@ -77,8 +83,11 @@ static pdl_status write_semantic_png(const pdl_prediction *p, const pdl_config *
     return st;
 }
 
-static pdl_status write_instance_png(const pdl_prediction *p, const char *path, pdl_error *err)
+static pdl_status write_instance_png(const pdl_prediction *p, const pdl_config *cfg,
+                                     const uint8_t *image, const char *path, pdl_error *err)
 {
+    (void)cfg;
+    (void)image;
     size_t n = (size_t)p->width * (size_t)p->height;
     uint16_t *px = malloc(n * sizeof *px);
     if (!px)
@@ -113,6 +122,36 @@ static pdl_status write_vis_png(const pdl_prediction *p, const pdl_config *cfg, 
     return st;
 }
 
+/* The maps of one image in writing order: file suffix, the option that asks
+ * for it (-1: always written) and its writer. */
+static const struct {
+    const char *suffix;
+    int option; /* offset of a bool in pdl_output_options, or -1 */
+    pdl_status (*write)(const pdl_prediction *p, const pdl_config *cfg, const uint8_t *image,
+                        const char *path, pdl_error *err);
+} maps[] = {
+    {".png", -1, write_panoptic_png},
+    {"_sem.png", offsetof(pdl_output_options, semantic), write_semantic_png},
+    {"_ins.png", offsetof(pdl_output_options, instance), write_instance_png},
+    {"_vis.png", offsetof(pdl_output_options, vis), write_vis_png},
+};
+#define MAP_COUNT (sizeof maps / sizeof maps[0])
+
+static bool map_wanted(size_t k, const pdl_output_options *opt)
+{
+    return maps[k].option < 0 || *(const bool *)((const char *)opt + maps[k].option);
+}
+
+int pdl_prediction_files(const pdl_output_options *opt, const char *suffix[PDL_PREDICTION_FILES])
+{
+    int n = 0;
+    for (size_t k = 0; k < MAP_COUNT; k++)
+        if (map_wanted(k, opt))
+            suffix[n++] = maps[k].suffix;
+    suffix[n++] = ".json";
+    return n;
+}
+
 pdl_status pdl_prediction_write(const pdl_prediction *p, const pdl_config *cfg, const uint8_t *rgb,
                                 const char *base, const char *image_id,
                                 const pdl_output_options *opt, pdl_error *err)
@@ -120,27 +159,30 @@ pdl_status pdl_prediction_write(const pdl_prediction *p, const pdl_config *cfg, 
     char path[PATH_MAX];
     if (snprintf(path, sizeof path, "%s_vis.png", base) >= (int)sizeof path)
         return pdl_fail(err, PDL_ERR_ARG, "%s: output path too long", base);
-    snprintf(path, sizeof path, "%s.png", base);
-    pdl_status st = write_panoptic_png(p, path, err);
-    if (st == PDL_OK && opt->semantic) {
-        snprintf(path, sizeof path, "%s_sem.png", base);
-        st = write_semantic_png(p, cfg, path, err);
+    pdl_status st = PDL_OK;
+    size_t written[MAP_COUNT], nwritten = 0;
+    for (size_t k = 0; k < MAP_COUNT && st == PDL_OK; k++) {
+        if (!map_wanted(k, opt))
+            continue;
+        snprintf(path, sizeof path, "%s%s", base, maps[k].suffix);
+        st = maps[k].write(p, cfg, rgb, path, err);
+        if (st == PDL_OK)
+            written[nwritten++] = k;
     }
-    if (st == PDL_OK && opt->instance) {
-        snprintf(path, sizeof path, "%s_ins.png", base);
-        st = write_instance_png(p, path, err);
+    if (st == PDL_OK) {
+        const char *slash = strrchr(base, '/');
+        snprintf(path, sizeof path, "%s.png", slash ? slash + 1 : base);
+        json_t *obj = pdl_prediction_json(p, cfg, path, image_id);
+        snprintf(path, sizeof path, "%s.json", base);
+        st = obj ? pdl_atomic_write_json(path, obj, JSON_COMPACT, err)
+                 : pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory", path);
+        json_decref(obj);
     }
-    if (st == PDL_OK && opt->vis) {
-        snprintf(path, sizeof path, "%s_vis.png", base);
-        st = write_vis_png(p, cfg, rgb, path, err);
+    /* A failed image leaves none of its new files: a set without its JSON
+     * would only be redone by --resume, and meanwhile mislead a reader. */
+    for (size_t i = 0; st != PDL_OK && i < nwritten; i++) {
+        snprintf(path, sizeof path, "%s%s", base, maps[written[i]].suffix);
+        unlink(path);
     }
-    if (st != PDL_OK)
-        return st;
-    const char *slash = strrchr(base, '/');
-    snprintf(path, sizeof path, "%s.png", slash ? slash + 1 : base);
-    json_t *obj = pdl_prediction_json(p, cfg, path, image_id);
-    snprintf(path, sizeof path, "%s.json", base);
-    st = obj ? pdl_atomic_write_json(path, obj, JSON_COMPACT, err) : pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory", path);
-    json_decref(obj);
     return st;
 }

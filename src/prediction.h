@@ -37,9 +37,18 @@ typedef struct pdl_output_options {
 
 void pdl_prediction_free(pdl_prediction *p);
 
+/* The most files one image can have. */
+#define PDL_PREDICTION_FILES 5
+
+/* The suffixes of the files pdl_prediction_write makes for BASE under `opt`,
+ * in writing order (".png", the requested extras, ".json" last); returns how
+ * many. */
+int pdl_prediction_files(const pdl_output_options *opt, const char *suffix[PDL_PREDICTION_FILES]);
+
 /* Writes BASE.png, the requested extras, and last BASE.json (so a present
- * JSON means the image is complete, which --resume relies on). `rgb` is the
- * original image, needed for --vis. `image_id` goes into the JSON. */
+ * JSON means the image is complete, which --resume relies on); on failure
+ * the files it had written are removed again. `rgb` is the original image,
+ * needed for --vis. `image_id` goes into the JSON. */
 pdl_status pdl_prediction_write(const pdl_prediction *p, const pdl_config *cfg, const uint8_t *rgb,
                                 const char *base, const char *image_id,
                                 const pdl_output_options *opt, pdl_error *err);

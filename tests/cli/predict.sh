@@ -89,14 +89,44 @@ predict "$tmp/nest" -o "$tmp/nest/out" >/dev/null 2>&1 || fail "nested output fo
 predict "$tmp/nest" -o "$tmp/nest/out" >"$tmp/nest_lines" 2>/dev/null || fail "nested output folder: second run failed"
 [ "$(wc -l <"$tmp/nest_lines")" -eq 1 ] || fail "nested output folder read as input: $(cat "$tmp/nest_lines")"
 
-# --- shards 0/2 and 1/2 cover every image exactly once ----------------------
-predict "$in" -o "$tmp/s0" --shard 0/2 >"$tmp/l0" 2>/dev/null || true
-predict "$in" -o "$tmp/s1" --shard 1/2 >"$tmp/l1" 2>/dev/null || true
+# --- output names that would collide: refused before anything is written ---
+mkdir -p "$tmp/clash"
+cp "$tmp/syn/images/synth_1000_000000.png" "$tmp/clash/x.png"
+cp "$tmp/syn/images/synth_1000_000001.png" "$tmp/clash/x_sem.png"
+rc=0
+predict "$tmp/clash" -o "$tmp/clash_out" --semantic >/dev/null 2>"$tmp/ce" || rc=$?
+[ "$rc" -eq 2 ] || fail "x.png + x_sem.png with --semantic: exit $rc, expected 2"
+grep -q "x_sem.png' would both write 'x_sem.png'" "$tmp/ce" || fail "collision not named: $(cat "$tmp/ce")"
+[ ! -e "$tmp/clash_out/x.png" ] || fail "collision: outputs written anyway"
+predict "$tmp/clash" -o "$tmp/clash_out" >/dev/null 2>&1 || fail "x.png + x_sem.png without --semantic must run"
+mkdir -p "$tmp/clash2"
+cp "$tmp/syn/images/synth_1000_000000.png" "$tmp/clash2/predictions.png"
+rc=0
+predict "$tmp/clash2" -o "$tmp/clash2_out" >/dev/null 2>"$tmp/ce2" || rc=$?
+[ "$rc" -eq 2 ] || fail "predictions.png: exit $rc, expected 2"
+grep -q "would overwrite the run's 'predictions.json'" "$tmp/ce2" || fail "run file clash not named: $(cat "$tmp/ce2")"
+
+# --- shards 0/2 and 1/2 into one folder cover every image exactly once, each
+# with its own run file; a --resume run then gathers predictions.json -------
+predict "$in" -o "$tmp/sh" --shard 0/2 >"$tmp/l0" 2>/dev/null || true
+predict "$in" -o "$tmp/sh" --shard 1/2 >"$tmp/l1" 2>/dev/null || true
 cat "$tmp/l0" "$tmp/l1" | python3 -c '
 import json, sys
 inputs = sorted(json.loads(l)["input"] for l in sys.stdin)
 assert len(inputs) == len(set(inputs)) == 7, inputs' || fail "shards do not partition the inputs"
 [ -s "$tmp/l0" ] && [ -s "$tmp/l1" ] || fail "a shard is empty"
+[ ! -e "$tmp/sh/predictions.json" ] || fail "a shard wrote predictions.json"
+predict "$in" -o "$tmp/sh" --resume >"$tmp/lm" 2>/dev/null || true
+python3 - "$tmp/sh" "$tmp/lm" "${#good[@]}" <<'PYEOF' || fail "shard run files / merged predictions.json"
+import json, os, sys
+out, lines, good = sys.argv[1], sys.argv[2], int(sys.argv[3])
+runs = [json.load(open(os.path.join(out, f"predictions.shard-{i}-of-2.json"))) for i in (0, 1)]
+names = [a["file_name"] for r in runs for a in r["annotations"]]
+assert len(names) == len(set(names)) == good, names
+merged = json.load(open(os.path.join(out, "predictions.json")))
+assert sorted(a["file_name"] for a in merged["annotations"]) == sorted(names)
+assert all(json.loads(l)["status"] == "error" for l in open(lines)), "resume recomputed good images"
+PYEOF
 
 # --- a list on stdin --------------------------------------------------------
 printf '%s\n%s\n' "$in/top.png" "$in/a/photo.jpg" | predict - -o "$tmp/stdin" >"$tmp/ls"

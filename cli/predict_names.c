@@ -1,0 +1,72 @@
+/* predict_names.c - output names of a predict run (see predict_names.h). */
+#include "predict_names.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+void predict_run_file(char *buf, size_t size, unsigned shard_index, unsigned shard_count)
+{
+    if (shard_count > 1)
+        snprintf(buf, size, "predictions.shard-%u-of-%u.json", shard_index, shard_count);
+    else
+        snprintf(buf, size, "predictions.json");
+}
+
+typedef struct output_name {
+    char *name;             /* relative to the output folder */
+    const pdl_input *input; /* NULL: the run file */
+} output_name;
+
+static int compare_output_names(const void *a, const void *b)
+{
+    return strcmp(((const output_name *)a)->name, ((const output_name *)b)->name);
+}
+
+/* "x.png" with --semantic writes x_sem.png, which an input named x_sem.png
+ * would also write as its map; an input named predictions.png would write
+ * predictions.json. Listing every file catches all such pairs. */
+int predict_check_names(const pdl_input_list *list, const pdl_output_options *outputs,
+                        const char *run_file)
+{
+    const char *suffix[PDL_PREDICTION_FILES];
+    int per_input = pdl_prediction_files(outputs, suffix);
+    size_t n = 0, total = list->count * (size_t)per_input + 1;
+    output_name *names = calloc(total, sizeof *names);
+    int ok = names != NULL;
+    for (size_t i = 0; ok && i < list->count; i++)
+        for (int k = 0; ok && k < per_input; k++) {
+            size_t len = strlen(list->items[i].relname) + strlen(suffix[k]) + 1;
+            names[n].input = &list->items[i];
+            if ((names[n].name = malloc(len)) == NULL)
+                ok = 0;
+            else
+                snprintf(names[n++].name, len, "%s%s", list->items[i].relname, suffix[k]);
+        }
+    if (ok && (names[n].name = strdup(run_file)) != NULL)
+        n++;
+    else
+        ok = 0;
+    if (!ok)
+        fprintf(stderr, "panoptic: out of memory checking %zu output names\n", total);
+    if (ok)
+        qsort(names, n, sizeof *names, compare_output_names);
+    for (size_t i = 1; ok && i < n; i++) {
+        if (strcmp(names[i - 1].name, names[i].name) != 0)
+            continue;
+        const pdl_input *a = names[i - 1].input, *b = names[i].input;
+        if (a && b)
+            cli_usage_error("predict", "'%s' and '%s' would both write '%s'", a->path, b->path,
+                            names[i].name);
+        else
+            cli_usage_error("predict", "'%s' would overwrite the run's '%s'", (a ? a : b)->path,
+                            names[i].name);
+        ok = 0;
+    }
+    for (size_t i = 0; names && i < n; i++)
+        free(names[i].name);
+    free(names);
+    return ok;
+}
