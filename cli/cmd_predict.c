@@ -175,12 +175,24 @@ static void print_progress(run *r)
     fflush(stderr);
 }
 
+/* The error of a failed image, naming it: decode and write errors start with
+ * a path already, those of the network and post-processing do not. */
+static void failure_text(const pdl_input *in, const pdl_error *err, char *buf, size_t size)
+{
+    if (strstr(err->msg, in->path))
+        snprintf(buf, size, "%s", err->msg);
+    else
+        snprintf(buf, size, "%s: %s", in->path, err->msg);
+}
+
 static void report(run *r, job *j)
 {
     const pdl_input *in = &r->inputs->items[j->index];
     json_t *line;
+    char failure[PDL_ERROR_MSG_MAX + PATH_MAX];
     if (j->failed) {
-        line = json_pack("{s:s, s:s, s:s}", "input", in->path, "status", "error", "error", j->err.msg);
+        failure_text(in, &j->err, failure, sizeof failure);
+        line = json_pack("{s:s, s:s, s:s}", "input", in->path, "status", "error", "error", failure);
     } else {
         char base[PATH_MAX + 8];
         output_base(r, j->index, base, sizeof base);
@@ -205,7 +217,7 @@ static void report(run *r, job *j)
         r->failed++;
         if (r->progress)
             fputs("\r\033[K", stderr);
-        fprintf(stderr, "panoptic: %s\n", j->err.msg);
+        fprintf(stderr, "panoptic: %s\n", failure);
     }
     if (text)
         puts(text);
@@ -536,7 +548,11 @@ int cmd_predict(int argc, char **argv)
                 return cli_usage_error("predict", "bad --compat '%s' (only 'detectron2')", optarg);
             eo.compat_d2 = true;
             break;
-        case OPT_DUMP: eo.dump_dir = optarg; break;
+        case OPT_DUMP:
+            if (!*optarg)
+                return cli_usage_error("predict", "--dump-tensors needs a folder");
+            eo.dump_dir = optarg;
+            break;
         case 'q': quiet = true; break;
         case 'h': fputs(usage, stdout); return EXIT_ALL_OK;
         case ':': return cli_usage_error("predict", "option '%s' needs a value", argv[optind - 1]);
@@ -572,7 +588,8 @@ int cmd_predict(int argc, char **argv)
         status = EXIT_USAGE;
     if (status == EXIT_ALL_OK)
         pdl_input_list_shard(&inputs, shard_index, shard_count);
-    if (status == EXIT_ALL_OK && pdl_make_dirs(outdir, &err) != PDL_OK) {
+    if (status == EXIT_ALL_OK && (pdl_make_dirs(outdir, &err) != PDL_OK ||
+                                  (eo.dump_dir && pdl_make_dirs(eo.dump_dir, &err) != PDL_OK))) {
         cli_report(&err);
         status = EXIT_USAGE;
     }

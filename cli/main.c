@@ -62,9 +62,8 @@ void cli_report(const pdl_error *err)
     fprintf(stderr, "panoptic: %s\n", err->msg[0] ? err->msg : pdl_status_name(err->code));
 }
 
-int main(int argc, char **argv)
+static int run_command(int argc, char **argv)
 {
-    cli_tune_openmp(argv);
     if (argc < 2) {
         print_help(stderr);
         return EXIT_USAGE;
@@ -82,4 +81,17 @@ int main(int argc, char **argv)
             return commands[i].run(argc - 1, argv + 1);
     fprintf(stderr, "panoptic: unknown command '%s' (see 'panoptic --help')\n", argv[1]);
     return EXIT_USAGE;
+}
+
+int main(int argc, char **argv)
+{
+    cli_tune_openmp(argv);
+    int status = run_command(argc, argv);
+    /* Lost stdout (a full disk, a closed descriptor) must not pass for
+     * success: scripts read their results from it. */
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "panoptic: standard output: write error: %s\n", strerror(errno));
+        return EXIT_USAGE;
+    }
+    return status;
 }

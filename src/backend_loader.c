@@ -135,7 +135,8 @@ pdl_status pdl_backend_open(const pdl_device_request *req, pdl_backend *out,
         if (open_cuda(req, out, &cuda_err) == PDL_OK)
             return PDL_OK;
         if (fallback_note && note_size)
-            snprintf(fallback_note, note_size, "using the CPU: %s", cuda_err.msg);
+            snprintf(fallback_note, note_size, "using the CPU%s: %s",
+                     req->precision != PDL_PRECISION_FP32 ? " in fp32" : "", cuda_err.msg);
     }
     out->ops = &pdl_cpu_backend_ops;
     return out->ops->open(req, &out->ctx, err);

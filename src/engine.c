@@ -187,6 +187,12 @@ pdl_status pdl_engine_prepare_input(const pdl_engine *e, const pdl_image *img,
     in->orig_w = img->width;
     pdl_resize_shortest_edge_shape(img->height, img->width, e->short_edge, e->max_size, &in->h,
                                    &in->w);
+    if ((int64_t)in->h * in->w > PDL_ENGINE_MAX_INPUT_PIXELS)
+        return pdl_fail(err, PDL_ERR_LIMIT,
+                        "%dx%d image resized to %dx%d for the network, over %lld M pixels "
+                        "(--size, --max-size)",
+                        img->width, img->height, in->w, in->h,
+                        (long long)(PDL_ENGINE_MAX_INPUT_PIXELS >> 20));
     bool resize = in->h != img->height || in->w != img->width;
     bool rgb8 = e->backend.ops->input_format == PDL_INPUT_RGB8;
     const uint8_t *rgb = img->rgb;

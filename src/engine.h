@@ -63,6 +63,12 @@ const char *pdl_engine_backend_name(const pdl_engine *e);
 /* The backend's counters (plans, buffers, CUDA graph replays, GEMM convs). */
 void pdl_engine_stats(const pdl_engine *e, pdl_backend_stats *out);
 
+/* Largest network input after the test resize: a long thin image resized by
+ * its short edge can otherwise ask for hundreds of millions of pixels. */
+#define PDL_ENGINE_MAX_INPUT_PIXELS ((int64_t)1 << 26)
+
+/* The test resize of `img` and its conversion for the backend; PDL_ERR_LIMIT
+ * when the resized input is over PDL_ENGINE_MAX_INPUT_PIXELS. */
 pdl_status pdl_engine_prepare_input(const pdl_engine *e, const pdl_image *img,
                                     pdl_engine_input *in, pdl_error *err);
 void pdl_engine_input_free(pdl_engine_input *in);

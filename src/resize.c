@@ -173,6 +173,7 @@ void pdl_resize_shortest_edge_shape(int h, int w, int short_edge, int max_size, 
         nh *= scale;
         nw *= scale;
     }
-    *out_h = (int)(nh + 0.5);
-    *out_w = (int)(nw + 0.5);
+    /* at least one pixel (Detectron2 would fail on the empty image) */
+    *out_h = nh < 0.5 ? 1 : (int)(nh + 0.5);
+    *out_w = nw < 0.5 ? 1 : (int)(nw + 0.5);
 }

@@ -124,6 +124,12 @@ printf 'not a model at all, just text\n' >"$tmp/text.safetensors"
 run 2 info "$tmp/text.safetensors"
 one_line_error "$tmp/text.safetensors: header length"
 
+# a lost stdout is an error, not a success
+rc=0
+"$BIN" --version >/dev/full 2>"$tmp/err" || rc=$?
+[ "$rc" -eq 2 ] || fail "--version >/dev/full exited $rc, expected 2"
+has err "standard output: write error"
+
 if [ "$fails" -ne 0 ]; then
     echo "info.sh: $fails failure(s)" >&2
     exit 1

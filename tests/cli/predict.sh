@@ -89,6 +89,20 @@ predict "$tmp/nest" -o "$tmp/nest/out" >/dev/null 2>&1 || fail "nested output fo
 predict "$tmp/nest" -o "$tmp/nest/out" >"$tmp/nest_lines" 2>/dev/null || fail "nested output folder: second run failed"
 [ "$(wc -l <"$tmp/nest_lines")" -eq 1 ] || fail "nested output folder read as input: $(cat "$tmp/nest_lines")"
 
+# --- a long thin image whose test resize would need 196 M pixels: named ----
+python3 - "$tmp/long.png" <<'PYEOF'
+import struct, sys, zlib
+def chunk(t, d): return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d))
+png = b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 3000, 1, 8, 2, 0, 0, 0))
+png += chunk(b"IDAT", zlib.compress(b"\x00" + bytes([9, 99, 199]) * 3000)) + chunk(b"IEND", b"")
+open(sys.argv[1], "wb").write(png)
+PYEOF
+rc=0
+"$BIN" predict "$MODEL" --size 256 --max-size 0 --device cpu -q "$tmp/long.png" -o "$tmp/long_out" >/dev/null 2>"$tmp/le" || rc=$?
+[ "$rc" -eq 1 ] || fail "3000x1 at --size 256: exit $rc, expected 1"
+grep -q "long.png: 3000x1 image resized to 768000x256 for the network, over 64 M pixels" "$tmp/le" ||
+    fail "oversized network input not named: $(cat "$tmp/le")"
+
 # --- output names that would collide: refused before anything is written ---
 mkdir -p "$tmp/clash"
 cp "$tmp/syn/images/synth_1000_000000.png" "$tmp/clash/x.png"
