@@ -295,21 +295,32 @@ static void run_point(sweep *s, const char *device, const char *precision, int s
     p.images = (int)n;
     p.warmup = a->warmup;
     p.runs = runs;
-    int timed = 0, bad = 0;
+    int timed = 0;
+    size_t bad = 0, next = 0;
     double started = 0;
-    for (int k = 0; samples && annotations && k < a->warmup + runs; k++) {
+    /* An image that fails is named once and left out of the rotation; the
+     * runs go on with the others. */
+    bool *broken = calloc(n, sizeof *broken);
+    for (int k = 0; samples && annotations && broken && bad < n && k < a->warmup + runs;) {
         bool warm = k < a->warmup;
-        size_t image = (size_t)(warm ? k : k - a->warmup) % n; /* timed runs start at image 0 */
+        if (k == a->warmup) {
+            next = 0; /* timed runs start at the first image */
+            started = now_ms();
+        }
+        while (broken[next % n])
+            next++;
+        size_t image = next % n;
         const pdl_input *in = &s->inputs.items[image];
         double ms[PDL_BENCH_NSTAGES];
         int in_h = 0, in_w = 0;
-        if (k == a->warmup)
-            started = now_ms();
         if (run_image(e, in, pred_dir, &annotations[image], ms, &in_h, &in_w, &err) != PDL_OK) {
             fprintf(stderr, "panoptic bench: %s\n", err.msg);
+            broken[image] = true;
             bad++;
             continue;
         }
+        next++;
+        k++;
         if (!warm && timed == 0)
             p.gflop = pdl_model_flops(cfg, in_h, in_w) / 1e9;
         if (!warm) {
@@ -319,6 +330,7 @@ static void run_point(sweep *s, const char *device, const char *precision, int s
         }
     }
     double elapsed = now_ms() - started;
+    free(broken);
     if (timed == 0) {
         skip(s, device, precision, shown_size, "no image could be processed");
         s->failures++;
@@ -402,6 +414,27 @@ static bool model_knows_synth_classes(const char *model)
     return same;
 }
 
+/* The ground truth must be usable before a sweep is spent on it: the JSON
+ * parses, and the folder of its PNGs exists. */
+static int check_ground_truth(const bench_args *a)
+{
+    json_error_t je;
+    json_t *gt = json_load_file(a->gt_json, 0, &je);
+    if (!gt) {
+        fprintf(stderr, "panoptic bench: %s: %s\n", a->gt_json, je.text);
+        return 0;
+    }
+    json_decref(gt);
+    struct stat sb;
+    if (stat(a->gt_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+        fprintf(stderr, "panoptic bench: %s: not a folder (the ground-truth PNGs: --gt-dir, or "
+                        "panoptic/ beside --gt-json)\n",
+                a->gt_dir);
+        return 0;
+    }
+    return 1;
+}
+
 static int prepare_data(sweep *s)
 {
     bench_args *a = s->a;
@@ -464,7 +497,13 @@ static int parse_args(int argc, char **argv, bench_args *a)
         case OPT_SIZES: a->sizes = optarg; break;
         case OPT_DEVICE: a->devices = optarg; break;
         case OPT_PRECISION: a->precisions = optarg; break;
-        case OPT_OUT: a->out = optarg; break;
+        case OPT_OUT:
+            /* a prefix: "" or "dir/" would write hidden ".csv" files */
+            if (!*optarg || optarg[strlen(optarg) - 1] == '/')
+                return cli_usage_error("bench", "bad --out '%s' (a file prefix such as bench-demo)",
+                                       optarg);
+            a->out = optarg;
+            break;
         case OPT_KEEP: a->keep = optarg; break;
         case OPT_MAX_SIZE:
             if (!cli_parse_int(optarg, 0, 16384, &a->max_size))
@@ -556,6 +595,8 @@ int cmd_bench(int argc, char **argv)
         return EXIT_USAGE;
     }
 
+    if (a.gt_json && !check_ground_truth(&a))
+        return EXIT_USAGE;
     sweep s = {.a = &a};
     pdl_input_list_init(&s.inputs);
     int status = EXIT_USAGE;

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "pq.h"
@@ -55,6 +56,13 @@ static void print_table(const pdl_pq_result *r, int per_class)
     }
 }
 
+/* Whether a and b name one existing file. */
+static int same_file(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    return stat(a, &sa) == 0 && stat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 int cmd_eval(int argc, char **argv)
 {
     enum { OPT_GT_JSON = 256, OPT_GT_DIR, OPT_PRED_JSON, OPT_PRED_DIR, OPT_JSON, OPT_THREADS,
@@ -99,6 +107,10 @@ int cmd_eval(int argc, char **argv)
         return cli_usage_error("eval", "unexpected argument '%s'", argv[optind]);
     if (!opt.gt_json || !opt.gt_dir || !opt.pred_json || !opt.pred_dir)
         return cli_usage_error("eval", "--gt-json, --gt-dir, --pred-json and --pred-dir are required");
+    if (json_out && !*json_out)
+        return cli_usage_error("eval", "--json needs a file name");
+    if (json_out && (same_file(json_out, opt.gt_json) || same_file(json_out, opt.pred_json)))
+        return cli_usage_error("eval", "--json '%s' is one of the input files", json_out);
 
     pdl_pq_result r;
     pdl_error err;

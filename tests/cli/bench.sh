@@ -38,6 +38,8 @@ expect 2 "bad --sizes" --sizes 48,,x
 expect 2 "unknown precision" --precision fp7
 expect 2 "bad --device" --device tpu
 expect 2 "--gt-json without --data" --gt-json "$tmp/none.json"
+expect 2 "empty --out" --out ""
+expect 2 "--out naming a folder" --out "$tmp/"
 rc=0; "$BIN" bench "$tmp/missing.safetensors" --synth 1 --synth-size 32x32 --out "$tmp/m" \
     >/dev/null 2>"$tmp/err" || rc=$?
 [ "$rc" -eq 2 ] || fail "missing model: exit $rc"
@@ -54,6 +56,26 @@ for a in d["annotations"]:
         s["iscrowd"] = 0
 json.dump(d, open(sys.argv[1], "w"))
 PYEOF
+
+# --- unusable ground truth: refused before the sweep ---------------------------
+head -c 40 "$tmp/gt/predictions.json" >"$tmp/trunc.json"
+expect 2 "truncated --gt-json" --data "$tmp/syn/images" --gt-json "$tmp/trunc.json" --gt-dir "$tmp/gt" --out "$tmp/t"
+grep -q "trunc.json: " "$tmp/err" || fail "truncated --gt-json not named: $(cat "$tmp/err")"
+expect 2 "missing --gt-dir" --data "$tmp/syn/images" --gt-json "$tmp/gt/predictions.json" --gt-dir "$tmp/nope" --out "$tmp/t"
+grep -q "nope: not a folder" "$tmp/err" || fail "missing --gt-dir not named: $(cat "$tmp/err")"
+
+# --- a broken image is named once and left out; the others are timed ---------
+mkdir -p "$tmp/mixed"
+head -c 300 "$tmp/syn/images/synth_1000_000000.png" >"$tmp/mixed/a_broken.png"
+cp "$tmp/syn/images/synth_1000_000001.png" "$tmp/mixed/z_ok.png"
+expect 1 "folder with a broken image" --data "$tmp/mixed" --runs 1 --sizes 0 --out "$tmp/mx"
+[ "$(grep -c "a_broken.png" "$tmp/err")" -eq 1 ] || fail "broken image not named exactly once: $(cat "$tmp/err")"
+grep -q "no image could be processed" "$tmp/err" && fail "the good image was not timed"
+python3 -c "import json,sys; p=json.load(open('$tmp/mx.json'))['points']; assert len(p)==1 and p[0]['runs']==1" ||
+    fail "no timed point for the good image"
+mkdir -p "$tmp/empty"
+expect 2 "empty --data folder" --data "$tmp/empty" --sizes 0 --out "$tmp/e"
+grep -q "empty: no PNG or JPEG images" "$tmp/err" || fail "empty --data folder not named: $(cat "$tmp/err")"
 
 # --- a sweep with ground truth ------------------------------------------------
 expect 0 "bench with ground truth" --data "$tmp/syn/images" --gt-json "$tmp/gt/predictions.json" \

@@ -47,6 +47,10 @@ echo '{"annotations": [' >"$TMP/bad.json"
 check "unreadable JSON exits 2" run 2 --gt-json "$CASE/gt.json" --gt-dir "$CASE/gt" \
     --pred-json "$TMP/bad.json" --pred-dir "$CASE/pred"
 check "the bad JSON is named" grep -q "bad.json" "$TMP/err"
+cp "$CASE/pred.json" "$TMP/pred_copy.json"
+check "--json naming an input exits 2" run 2 --gt-json "$CASE/gt.json" --gt-dir "$CASE/gt" \
+    --pred-json "$TMP/pred_copy.json" --pred-dir "$CASE/pred" --json "$TMP/pred_copy.json"
+check "the input is left as it was" cmp "$CASE/pred.json" "$TMP/pred_copy.json"
 check "missing directory exits 2" run 2 --gt-json "$CASE/gt.json" --gt-dir "$TMP/nope" \
     --pred-json "$CASE/pred.json" --pred-dir "$CASE/pred"
 
