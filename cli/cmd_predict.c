@@ -39,6 +39,7 @@
 #include "input_list.h"
 #include "make_dirs.h"
 #include "predict_names.h"
+#include "predict_resume.h"
 #include "queue.h"
 
 #define MAX_IO_THREADS 64
@@ -259,33 +260,6 @@ static void *write_worker(void *arg)
         free(j);
     }
     return NULL;
-}
-
-/* An image is complete when all its files exist (the JSON is written last). */
-static bool outputs_complete(const char *outdir, const pdl_input *in, const pdl_output_options *o)
-{
-    const char *suffix[PDL_PREDICTION_FILES];
-    int n = pdl_prediction_files(o, suffix);
-    for (int k = 0; k < n; k++) {
-        char path[PATH_MAX];
-        struct stat sb;
-        if (snprintf(path, sizeof path, "%s/%s%s", outdir, in->relname, suffix[k]) >=
-                (int)sizeof path ||
-            stat(path, &sb) != 0)
-            return false;
-    }
-    return true;
-}
-
-static json_t *load_annotation(const char *outdir, const pdl_input *in)
-{
-    char path[PATH_MAX];
-    if (snprintf(path, sizeof path, "%s/%s.json", outdir, in->relname) >= (int)sizeof path)
-        return NULL;
-    json_t *ann = json_load_file(path, 0, NULL);
-    if (ann) /* per-image files name the PNG by stem; the run file by relative path */
-        json_object_set_new(ann, "file_name", json_pack("s+", in->relname, ".png"));
-    return ann;
 }
 
 static pdl_status write_predictions(run *r, pdl_error *err)
@@ -625,8 +599,8 @@ int cmd_predict(int argc, char **argv)
     r.todo = malloc((inputs.count ? inputs.count : 1) * sizeof *r.todo);
     size_t resumed = 0;
     for (size_t i = 0; i < inputs.count; i++) {
-        if (resume && outputs_complete(outdir, &inputs.items[i], &r.outputs)) {
-            r.annotations[i] = load_annotation(outdir, &inputs.items[i]);
+        if (resume &&
+            (r.annotations[i] = predict_resume_annotation(outdir, &inputs.items[i], &r.outputs))) {
             resumed++;
         } else {
             r.todo[r.ntodo++] = i;

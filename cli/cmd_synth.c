@@ -1,5 +1,8 @@
 /* cmd_synth.c - `panoptic synth`: writes a procedural COCO-panoptic dataset. */
+#include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,13 +46,15 @@ int cmd_synth(int argc, char **argv)
             break;
         case 'o': outdir = optarg; break;
         case 's':
+            errno = 0;
             seed = strtoull(optarg, &end, 10);
-            if (*end || optarg[0] == '-' || !optarg[0])
-                return cli_usage_error("synth", "bad seed '%s'", optarg);
+            if (*end || !isdigit((unsigned char)optarg[0]) || errno)
+                return cli_usage_error("synth", "bad seed '%s' (0..%llu)", optarg, ULLONG_MAX);
             break;
         case 'z':
-            if (sscanf(optarg, "%dx%d%c", &height, &width, &(char){0}) != 2)
-                return cli_usage_error("synth", "bad size '%s' (expected HxW)", optarg);
+            if (sscanf(optarg, "%dx%d%c", &height, &width, &(char){0}) != 2 || height < 8 ||
+                width < 8 || height > 8192 || width > 8192)
+                return cli_usage_error("synth", "bad --size '%s' (HxW, each 8..8192)", optarg);
             break;
         case 'h': fputs(usage, stdout); return EXIT_ALL_OK;
         case ':': return cli_usage_error("synth", "option '%s' needs a value", argv[optind - 1]);
@@ -58,8 +63,8 @@ int cmd_synth(int argc, char **argv)
     }
     if (optind < argc)
         return cli_usage_error("synth", "unexpected argument '%s'", argv[optind]);
-    if (count < 0 || !outdir)
-        return cli_usage_error("synth", "-n and -o are required");
+    if (count < 0 || !outdir || !*outdir)
+        return cli_usage_error("synth", "-n and -o (a folder) are required");
     pdl_error err;
     if (pdl_synth_write_dataset(outdir, (int)count, seed, width, height, &err) != PDL_OK) {
         cli_report(&err);

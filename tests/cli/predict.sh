@@ -169,6 +169,14 @@ resumed=$(wc -l <"$tmp/lr")
 if find "$tmp/k" -name '*.tmp' | grep -q .; then fail "partial files left after --resume"; fi
 python3 -c "import json; assert len(json.load(open('$tmp/k/predictions.json'))['annotations']) == 40" \
     || fail "predictions.json after --resume"
+# damaged outputs are not complete: a truncated map and two broken JSONs are redone
+head -c 100 "$tmp/k/synth_1001_000000.png" >"$tmp/k/t" && mv "$tmp/k/t" "$tmp/k/synth_1001_000000.png"
+echo '{"bad' >"$tmp/k/synth_1001_000001.json"
+echo '{}' >"$tmp/k/synth_1001_000002.json"
+predict "$tmp/many/images" -o "$tmp/k" --resume >"$tmp/lr2"
+[ "$(wc -l <"$tmp/lr2")" -eq 3 ] || fail "--resume redid $(wc -l <"$tmp/lr2") damaged images, expected 3"
+python3 -c "import json; assert len(json.load(open('$tmp/k/predictions.json'))['annotations']) == 40" \
+    || fail "predictions.json after redoing damaged outputs"
 
 # --- --batch 4 gives the outputs of --batch 1 -------------------------------
 # Sizes in name order A A B A A A A A C C B (A 40x56, B 48x64, C 80x112) and a

@@ -16,6 +16,13 @@ set +e
 "$BIN" synth -n 2 -o "$tmp/x" --size 12by12 2>"$tmp/err"; rc=$?
 set -e
 [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "bad size: exit $rc"
+for bad in "-o '' -n 1" "-o $tmp/y -n 1 --size 1x300" "-o $tmp/y -n 1 -s 99999999999999999999999"; do
+    set +e
+    eval "\"\$BIN\" synth $bad" 2>"$tmp/err"; rc=$?
+    set -e
+    [ "$rc" -eq 2 ] && [ "$(wc -l <"$tmp/err")" -eq 1 ] || fail "synth $bad: exit $rc, $(cat "$tmp/err")"
+done
+[ ! -e "$tmp/y" ] || fail "a refused synth created its folder"
 
 "$BIN" synth -n 3 -o "$tmp/a" --seed 5 --size 40x56
 "$BIN" synth -n 3 -o "$tmp/b" --seed 5 --size 40x56
