@@ -562,12 +562,13 @@ int cmd_predict(int argc, char **argv)
         status = EXIT_USAGE;
     if (status == EXIT_ALL_OK)
         pdl_input_list_shard(&inputs, shard_index, shard_count);
-    if (status == EXIT_ALL_OK && (pdl_make_dirs(outdir, &err) != PDL_OK ||
-                                  (eo.dump_dir && pdl_make_dirs(eo.dump_dir, &err) != PDL_OK))) {
+    /* the model first, so that a bad one leaves no empty output folder */
+    if (status == EXIT_ALL_OK && pdl_engine_open(model_path, &eo, &r.engine, &err) != PDL_OK) {
         cli_report(&err);
         status = EXIT_USAGE;
     }
-    if (status == EXIT_ALL_OK && pdl_engine_open(model_path, &eo, &r.engine, &err) != PDL_OK) {
+    if (status == EXIT_ALL_OK && (pdl_make_dirs(outdir, &err) != PDL_OK ||
+                                  (eo.dump_dir && pdl_make_dirs(eo.dump_dir, &err) != PDL_OK))) {
         cli_report(&err);
         status = EXIT_USAGE;
     }

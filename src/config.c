@@ -226,8 +226,14 @@ static pdl_status get_string(const parser *p, json_t *obj, const char *prefix, c
     join_key(key, prefix, name);
     json_t *v = json_object_get(obj, name);
     size_t len = json_is_string(v) ? json_string_length(v) : 0;
-    if (len == 0 || len >= size) {
-        snprintf(what, sizeof what, "a string of 1..%zu bytes", size - 1);
+    /* names reach terminals and JSON lines: no control characters (or NULs) */
+    bool printable = len > 0;
+    for (size_t i = 0; i < len && printable; i++) {
+        unsigned char ch = (unsigned char)json_string_value(v)[i];
+        printable = ch >= 0x20 && ch != 0x7f;
+    }
+    if (!printable || len >= size) {
+        snprintf(what, sizeof what, "a string of 1..%zu printable bytes", size - 1);
         return bad_value(p, key, what, v);
     }
     memcpy(dst, json_string_value(v), len + 1);

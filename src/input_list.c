@@ -235,7 +235,16 @@ pdl_status pdl_input_list_add_lines(pdl_input_list *list, FILE *stream, const ch
     size_t cap = 0;
     ssize_t len;
     pdl_status st = PDL_OK;
+    long number = 0;
     while (st == PDL_OK && (len = getline(&line, &cap, stream)) != -1) {
+        number++;
+        /* a path cannot hold a NUL byte: this is binary data, not a list */
+        if (memchr(line, '\0', (size_t)len)) {
+            st = pdl_fail(err, PDL_ERR_FORMAT,
+                          "%s: line %ld holds a NUL byte (expected one path per line)", source,
+                          number);
+            break;
+        }
         while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';
         if (len > 0)

@@ -143,9 +143,9 @@ static pdl_status check_options(const pdl_pp_options *o, pdl_error *err)
         (int64_t)(o->classes - 1) * o->label_divisor + o->top_k > INT32_MAX ||
         o->label_divisor <= o->top_k)
         return pdl_fail(err, PDL_ERR_ARG,
-                        "post-processing: label divisor %d (must exceed top-k %d and keep "
-                        "%d classes within int32)",
-                        o->label_divisor, o->top_k, o->classes);
+                        "post-processing: top-k %d needs a label divisor above it, and the "
+                        "model's is %d (for %d classes within int32); lower --top-k",
+                        o->top_k, o->label_divisor, o->classes);
     if (!(o->threshold == o->threshold))
         return pdl_fail(err, PDL_ERR_ARG, "post-processing: threshold is NaN");
     return PDL_OK;

@@ -46,6 +46,8 @@ static pdl_status load_json(const char *path, json_t **out, pdl_error *err)
 {
     json_error_t jerr;
     *out = json_load_file(path, 0, &jerr);
+    if (!*out && jerr.line < 1) /* not read at all: jansson's text says why */
+        return pdl_fail(err, PDL_ERR_IO, "%s: %s", path, jerr.text);
     if (!*out)
         return pdl_fail(err, PDL_ERR_FORMAT, "%s: line %d: %s", path, jerr.line, jerr.text);
     if (!json_is_object(*out) || !json_is_array(json_object_get(*out, "annotations")))

@@ -273,12 +273,15 @@ Test(config, format)
 
 Test(config, name)
 {
-    expect_bad("name", "\"\"", "config key name: expected a string of 1..63 bytes, got \"\"");
-    expect_bad("name", "7", "config key name: expected a string of 1..63 bytes, got 7");
+    expect_bad("name", "\"\"", "config key name: expected a string of 1..63 printable bytes, got \"\"");
+    expect_bad("name", "7", "config key name: expected a string of 1..63 printable bytes, got 7");
     expect_good("name", "\"123456789012345678901234567890123456789012345678901234567890123\"");
     expect_bad("name", "\"1234567890123456789012345678901234567890123456789012345678901234\"",
-               "config key name: expected a string of 1..63 bytes, got "
+               "config key name: expected a string of 1..63 printable bytes, got "
                "\"1234567890123456789012345678901234567890123...");
+    /* an escape sequence would reach the terminal through `panoptic info` */
+    expect_bad("name", "\"demo\\u001b[2J\"",
+               "config key name: expected a string of 1..63 printable bytes, got \"demo\\u001B[2J\"");
 }
 
 Test(config, unknown_keys)
@@ -530,9 +533,9 @@ Test(config, class_ids)
 Test(config, class_names)
 {
     expect_bad("classes/1/name", "\"\"",
-               "config key classes[1].name: expected a string of 1..63 bytes, got \"\"");
+               "config key classes[1].name: expected a string of 1..63 printable bytes, got \"\"");
     expect_bad("classes/1/name", "[\"person\"]",
-               "config key classes[1].name: expected a string of 1..63 bytes, got [\"person\"]");
+               "config key classes[1].name: expected a string of 1..63 printable bytes, got [\"person\"]");
 }
 
 Test(config, class_isthing_and_color)

@@ -134,6 +134,20 @@ Test(input_list, lines_from_a_stream)
     pdl_input_list_free(&list);
 }
 
+/* Binary data piped in instead of a list is refused, naming the line. */
+Test(input_list, a_nul_byte_is_not_a_path)
+{
+    char text[64] = "a.png\nb\0.png\n";
+    FILE *f = fmemopen(text, 14, "r");
+    pdl_input_list list;
+    pdl_input_list_init(&list);
+    pdl_error err;
+    cr_assert_eq(pdl_input_list_add_lines(&list, f, "stdin", &err), PDL_ERR_FORMAT);
+    fclose(f);
+    cr_assert(strstr(err.msg, "stdin: line 2 holds a NUL byte"), "%s", err.msg);
+    pdl_input_list_free(&list);
+}
+
 Test(input_list, shards_partition_the_list)
 {
     enum { SHARDS = 3 };

@@ -580,7 +580,7 @@ Test(pq_rules, duplicate_image_ids_are_an_error)
 
 Test(pq_rules, missing_or_malformed_inputs_are_an_error)
 {
-    expect_fatal(NULL, GOOD_PRED, 0, "gt.json: line");
+    expect_fatal(NULL, GOOD_PRED, 0, "gt.json: unable to open");
     expect_fatal(GOOD_GT, "{\"annotations\": [", 0, "pred.json: line");
     expect_fatal(GOOD_GT, "{\"images\": []}", 0, "pred.json: no \"annotations\" array");
     expect_fatal("{\"annotations\":[]}", GOOD_PRED, 0, "gt.json: no \"categories\" array");

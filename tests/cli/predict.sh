@@ -258,8 +258,9 @@ for bad in 0 9 x; do
     grep -q -- "--streams" "$tmp/e2" || fail "--streams $bad: $(cat "$tmp/e2")"
 done
 expect2 "$BIN" predict "$MODEL" "$in" -o "$tmp/x" --device gpu
-expect2 "$BIN" predict "$tmp/none.safetensors" "$in" -o "$tmp/x"
+expect2 "$BIN" predict "$tmp/none.safetensors" "$in" -o "$tmp/no_model_out"
 grep -q "none.safetensors" "$tmp/e2" || fail "missing model not named"
+[ ! -e "$tmp/no_model_out" ] || fail "a missing model left an output folder"
 expect2 "$BIN" predict "$in/top.png" "$in" -o "$tmp/x"
 cp "$in/top.png" "$tmp/top.png"
 expect2 "$BIN" predict "$MODEL" "$in/top.png" "$tmp/top.png" -o "$tmp/x"
