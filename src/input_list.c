@@ -152,7 +152,7 @@ static pdl_status walk(pdl_input_list *list, const char *dir, size_t root_len, i
         n++;
     }
     closedir(d);
-    if (st == PDL_OK)
+    if (st == PDL_OK && n > 0) /* an empty folder has no array to sort */
         qsort(names, n, sizeof *names, compare_names);
     for (size_t i = 0; i < n && st == PDL_OK; i++) {
         size_t len = strlen(dir) + strlen(names[i]) + 2;
