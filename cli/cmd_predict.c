@@ -558,7 +558,7 @@ int cmd_predict(int argc, char **argv)
         }
     }
     predict_run_file(r.run_file, sizeof r.run_file, shard_index, shard_count);
-    if (status == EXIT_ALL_OK && !predict_check_names(&inputs, &r.outputs, r.run_file))
+    if (status == EXIT_ALL_OK && !predict_check_names(&inputs, &r.outputs, r.run_file, outdir))
         status = EXIT_USAGE;
     if (status == EXIT_ALL_OK)
         pdl_input_list_shard(&inputs, shard_index, shard_count);

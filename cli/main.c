@@ -90,7 +90,8 @@ int main(int argc, char **argv)
     /* Lost stdout (a full disk, a closed descriptor) must not pass for
      * success: scripts read their results from it. */
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "panoptic: standard output: write error: %s\n", strerror(errno));
+        /* errno may belong to a later call by now: no reason is given */
+        fprintf(stderr, "panoptic: standard output: write error\n");
         return EXIT_USAGE;
     }
     return status;

@@ -1,9 +1,11 @@
 /* predict_names.c - output names of a predict run (see predict_names.h). */
 #include "predict_names.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 
@@ -25,11 +27,59 @@ static int compare_output_names(const void *a, const void *b)
     return strcmp(((const output_name *)a)->name, ((const output_name *)b)->name);
 }
 
+typedef struct file_id {
+    dev_t dev;
+    ino_t ino;
+    const pdl_input *input;
+} file_id;
+
+static int compare_file_ids(const void *a, const void *b)
+{
+    const file_id *x = a, *y = b;
+    if (x->dev != y->dev)
+        return x->dev < y->dev ? -1 : 1;
+    return x->ino < y->ino ? -1 : x->ino > y->ino;
+}
+
+/* No output may be an input file: with -o pointing at the input folder,
+ * x.png's panoptic map would replace the photo x.png itself. */
+static int check_inputs_survive(const pdl_input_list *list, const output_name *names, size_t n,
+                                const char *outdir)
+{
+    file_id *ids = malloc((list->count ? list->count : 1) * sizeof *ids);
+    if (!ids) {
+        fprintf(stderr, "panoptic: out of memory checking %zu inputs\n", list->count);
+        return 0;
+    }
+    size_t m = 0;
+    struct stat sb;
+    for (size_t i = 0; i < list->count; i++)
+        if (stat(list->items[i].path, &sb) == 0)
+            ids[m++] = (file_id){sb.st_dev, sb.st_ino, &list->items[i]};
+    qsort(ids, m, sizeof *ids, compare_file_ids);
+    int ok = 1;
+    for (size_t i = 0; ok && i < n; i++) {
+        char path[PATH_MAX];
+        if (snprintf(path, sizeof path, "%s/%s", outdir, names[i].name) >= (int)sizeof path ||
+            stat(path, &sb) != 0)
+            continue;
+        file_id key = {sb.st_dev, sb.st_ino, NULL};
+        const file_id *hit = bsearch(&key, ids, m, sizeof *ids, compare_file_ids);
+        if (hit) {
+            cli_usage_error("predict", "'%s' would overwrite the input '%s'", path,
+                            hit->input->path);
+            ok = 0;
+        }
+    }
+    free(ids);
+    return ok;
+}
+
 /* "x.png" with --semantic writes x_sem.png, which an input named x_sem.png
  * would also write as its map; an input named predictions.png would write
  * predictions.json. Listing every file catches all such pairs. */
 int predict_check_names(const pdl_input_list *list, const pdl_output_options *outputs,
-                        const char *run_file)
+                        const char *run_file, const char *outdir)
 {
     const char *suffix[PDL_PREDICTION_FILES];
     int per_input = pdl_prediction_files(outputs, suffix);
@@ -65,6 +115,8 @@ int predict_check_names(const pdl_input_list *list, const pdl_output_options *ou
                             names[i].name);
         ok = 0;
     }
+    if (ok)
+        ok = check_inputs_survive(list, names, n, outdir);
     for (size_t i = 0; names && i < n; i++)
         free(names[i].name);
     free(names);

@@ -14,8 +14,9 @@
 void predict_run_file(char *buf, size_t size, unsigned shard_index, unsigned shard_count);
 
 /* 1 when every output file of every input (and the run file) has its own
- * name; otherwise prints which inputs collide on which file and returns 0. */
+ * name and none of them, under `outdir`, is an input file; otherwise prints
+ * which inputs collide on which file and returns 0. */
 int predict_check_names(const pdl_input_list *list, const pdl_output_options *outputs,
-                        const char *run_file);
+                        const char *run_file, const char *outdir);
 
 #endif

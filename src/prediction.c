@@ -178,10 +178,16 @@ pdl_status pdl_prediction_write(const pdl_prediction *p, const pdl_config *cfg, 
                  : pdl_fail(err, PDL_ERR_NOMEM, "%s: out of memory", path);
         json_decref(obj);
     }
-    /* A failed image leaves none of its new files: a set without its JSON
-     * would only be redone by --resume, and meanwhile mislead a reader. */
+    /* A failed image leaves none of its new files, and once one of them had
+     * replaced a file of an earlier run, that run's JSON (which marks a
+     * complete set) goes too: a partial set would mislead a reader until
+     * --resume redoes it. */
     for (size_t i = 0; st != PDL_OK && i < nwritten; i++) {
         snprintf(path, sizeof path, "%s%s", base, maps[written[i]].suffix);
+        unlink(path);
+    }
+    if (st != PDL_OK && nwritten > 0) {
+        snprintf(path, sizeof path, "%s.json", base);
         unlink(path);
     }
     return st;

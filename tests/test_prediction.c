@@ -71,3 +71,23 @@ Test(prediction, a_failure_leaves_no_new_file)
     rmdir(blocker);
     tsup_img_rmtree(dir);
 }
+
+/* Over a complete earlier set: once a new map has replaced an old one, the
+ * old JSON (the mark of a complete set) goes as well. */
+Test(prediction, a_failure_over_an_earlier_set_leaves_it_incomplete)
+{
+    char dir[64], base[128], blocker[160];
+    tsup_img_tmpdir(dir, sizeof dir);
+    snprintf(base, sizeof base, "%s/x", dir);
+    const pdl_output_options maps_only = {true, false, false};
+    pdl_error err;
+    cr_assert_eq(pdl_prediction_write(&pred, &cfg, rgb, base, "x", &maps_only, &err), PDL_OK);
+    cr_assert(exists(base, ".json"));
+    snprintf(blocker, sizeof blocker, "%s_ins.png", base);
+    cr_assert_eq(mkdir(blocker, 0700), 0);
+    cr_assert_neq(pdl_prediction_write(&pred, &cfg, rgb, base, "x", &all, &err), PDL_OK);
+    cr_assert(!exists(base, ".json") && !exists(base, ".png") && !exists(base, "_sem.png"),
+              "a half-replaced set kept its JSON");
+    rmdir(blocker);
+    tsup_img_rmtree(dir);
+}

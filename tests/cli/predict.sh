@@ -103,6 +103,16 @@ rc=0
 grep -q "long.png: 3000x1 image resized to 768000x256 for the network, over 64 M pixels" "$tmp/le" ||
     fail "oversized network input not named: $(cat "$tmp/le")"
 
+# --- -o at the input folder: the maps would replace the photos: refused -----
+mkdir -p "$tmp/same"
+cp "$tmp/syn/images/synth_1000_000000.png" "$tmp/same/p.png"
+cp "$tmp/same/p.png" "$tmp/p_orig.png"
+rc=0
+predict "$tmp/same" -o "$tmp/same" >/dev/null 2>"$tmp/se" || rc=$?
+[ "$rc" -eq 2 ] || fail "-o at the input folder: exit $rc, expected 2"
+grep -q "would overwrite the input" "$tmp/se" || fail "input overwrite not named: $(cat "$tmp/se")"
+cmp -s "$tmp/same/p.png" "$tmp/p_orig.png" || fail "-o at the input folder changed the input"
+
 # --- output names that would collide: refused before anything is written ---
 mkdir -p "$tmp/clash"
 cp "$tmp/syn/images/synth_1000_000000.png" "$tmp/clash/x.png"
