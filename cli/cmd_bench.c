@@ -418,14 +418,27 @@ static bool model_knows_synth_classes(const char *model)
  * parses, and the folder of its PNGs exists. */
 static int check_ground_truth(const bench_args *a)
 {
+    struct stat sb;
+    if (stat(a->gt_json, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        fprintf(stderr, "panoptic bench: %s: not a regular file\n", a->gt_json);
+        return 0;
+    }
     json_error_t je;
     json_t *gt = json_load_file(a->gt_json, 0, &je);
     if (!gt) {
         fprintf(stderr, "panoptic bench: %s: %s\n", a->gt_json, je.text);
         return 0;
     }
+    json_t *anns = json_object_get(gt, "annotations");
+    int usable = json_is_array(anns) && json_array_size(anns) > 0 &&
+                 json_is_array(json_object_get(gt, "categories"));
     json_decref(gt);
-    struct stat sb;
+    if (!usable) {
+        fprintf(stderr, "panoptic bench: %s: needs a non-empty \"annotations\" array and "
+                        "\"categories\"\n",
+                a->gt_json);
+        return 0;
+    }
     if (stat(a->gt_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
         fprintf(stderr, "panoptic bench: %s: not a folder (the ground-truth PNGs: --gt-dir, or "
                         "panoptic/ beside --gt-json)\n",
@@ -504,7 +517,11 @@ static int parse_args(int argc, char **argv, bench_args *a)
                                        optarg);
             a->out = optarg;
             break;
-        case OPT_KEEP: a->keep = optarg; break;
+        case OPT_KEEP:
+            if (!*optarg)
+                return cli_usage_error("bench", "--keep-predictions needs a folder");
+            a->keep = optarg;
+            break;
         case OPT_MAX_SIZE:
             if (!cli_parse_int(optarg, 0, 16384, &a->max_size))
                 return cli_usage_error("bench", "bad --max-size '%s' (0..16384)", optarg);

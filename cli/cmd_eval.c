@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "cli.h"
@@ -51,9 +52,26 @@ static void print_table(const pdl_pq_result *r, int per_class)
             snprintf(label, sizeof label, "%s", k->name);
         else
             snprintf(label, sizeof label, "%lld", (long long)k->category_id);
+        for (char *ch = label; *ch; ch++) /* names come from the ground truth file */
+            if ((unsigned char)*ch < 0x20 || *ch == 0x7f)
+                *ch = '?';
         printf("%-24.24s| %5.1f  %5.1f  %5.1f %6lld %6lld %6lld\n", label, 100 * k->pq, 100 * k->sq,
                100 * k->rq, (long long)k->tp, (long long)k->fp, (long long)k->fn);
     }
+}
+
+static int ends_with_png(const char *path)
+{
+    size_t n = strlen(path);
+    return n >= 4 && strcasecmp(path + n - 4, ".png") == 0;
+}
+
+/* The report is written beside and renamed over its path: only a plain file
+ * (or nothing yet) may be there. */
+static int regular_or_absent(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) != 0 || S_ISREG(sb.st_mode);
 }
 
 /* Whether a and b name one existing file. */
@@ -111,6 +129,9 @@ int cmd_eval(int argc, char **argv)
         return cli_usage_error("eval", "--json needs a file name");
     if (json_out && (same_file(json_out, opt.gt_json) || same_file(json_out, opt.pred_json)))
         return cli_usage_error("eval", "--json '%s' is one of the input files", json_out);
+    if (json_out && (ends_with_png(json_out) || !regular_or_absent(json_out)))
+        return cli_usage_error("eval", "--json '%s' must be a JSON file (not a PNG, device or folder)",
+                               json_out);
 
     pdl_pq_result r;
     pdl_error err;

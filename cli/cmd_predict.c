@@ -132,11 +132,6 @@ static void output_base(const run *r, size_t index, char *buf, size_t size)
     snprintf(buf, size, "%s/%s", r->outdir, r->inputs->items[index].relname);
 }
 
-static const char *stem(const char *relname)
-{
-    const char *slash = strrchr(relname, '/');
-    return slash ? slash + 1 : relname;
-}
 
 static void *decode_worker(void *arg)
 {
@@ -237,12 +232,14 @@ static void *write_worker(void *arg)
         if (!j->failed) {
             char base[PATH_MAX];
             output_base(r, j->index, base, sizeof base);
+            /* the relative name is the image id: unique, where the file stem is
+             * not (a/x.png and b/x.png) */
             const char *rel = r->inputs->items[j->index].relname;
             double t0 = now_ms();
             pdl_status st = pdl_make_parent_dirs(base, &j->err);
             if (st == PDL_OK)
                 st = pdl_prediction_write(&j->pred, pdl_engine_config(r->engine), j->image.rgb,
-                                          base, stem(rel), &r->outputs, &j->err);
+                                          base, rel, &r->outputs, &j->err);
             j->ms_write = now_ms() - t0;
             if (st != PDL_OK) {
                 j->failed = true;
@@ -250,7 +247,7 @@ static void *write_worker(void *arg)
                 char file[PATH_MAX];
                 snprintf(file, sizeof file, "%s.png", rel);
                 r->annotations[j->index] =
-                    pdl_prediction_json(&j->pred, pdl_engine_config(r->engine), file, stem(rel));
+                    pdl_prediction_json(&j->pred, pdl_engine_config(r->engine), file, rel);
             }
         }
         report(r, j);
@@ -557,6 +554,10 @@ int cmd_predict(int argc, char **argv)
             status = EXIT_USAGE;
         }
     }
+    if (status == EXIT_ALL_OK && inputs.count == 0) {
+        fprintf(stderr, "panoptic: no input images (the list on stdin was empty)\n");
+        status = EXIT_USAGE;
+    }
     predict_run_file(r.run_file, sizeof r.run_file, shard_index, shard_count);
     if (status == EXIT_ALL_OK && !predict_check_names(&inputs, &r.outputs, r.run_file, outdir))
         status = EXIT_USAGE;
@@ -567,8 +568,8 @@ int cmd_predict(int argc, char **argv)
         cli_report(&err);
         status = EXIT_USAGE;
     }
-    if (status == EXIT_ALL_OK && (pdl_make_dirs(outdir, &err) != PDL_OK ||
-                                  (eo.dump_dir && pdl_make_dirs(eo.dump_dir, &err) != PDL_OK))) {
+    if (status == EXIT_ALL_OK && ((eo.dump_dir && pdl_make_dirs(eo.dump_dir, &err) != PDL_OK) ||
+                                  pdl_make_dirs(outdir, &err) != PDL_OK)) {
         cli_report(&err);
         status = EXIT_USAGE;
     }

@@ -27,6 +27,18 @@ static int compare_output_names(const void *a, const void *b)
     return strcmp(((const output_name *)a)->name, ((const output_name *)b)->name);
 }
 
+/* Whether an output name is some shard's run file, predictions.json
+ * included: shards sharing a folder must not write each other's. */
+static int is_run_file(const char *name)
+{
+    unsigned index, count;
+    char canonical[64];
+    if (sscanf(name, "predictions.shard-%u-of-%u.json", &index, &count) != 2)
+        return strcmp(name, "predictions.json") == 0;
+    predict_run_file(canonical, sizeof canonical, index, count);
+    return strcmp(name, canonical) == 0;
+}
+
 typedef struct file_id {
     dev_t dev;
     ino_t ino;
@@ -85,21 +97,31 @@ int predict_check_names(const pdl_input_list *list, const pdl_output_options *ou
     int per_input = pdl_prediction_files(outputs, suffix);
     size_t n = 0, total = list->count * (size_t)per_input + 1;
     output_name *names = calloc(total, sizeof *names);
-    int ok = names != NULL;
+    int oom = names == NULL, ok = !oom;
     for (size_t i = 0; ok && i < list->count; i++)
         for (int k = 0; ok && k < per_input; k++) {
             size_t len = strlen(list->items[i].relname) + strlen(suffix[k]) + 1;
-            names[n].input = &list->items[i];
-            if ((names[n].name = malloc(len)) == NULL)
+            if ((names[n].name = malloc(len)) == NULL) {
+                oom = 1;
                 ok = 0;
-            else
-                snprintf(names[n++].name, len, "%s%s", list->items[i].relname, suffix[k]);
+                break;
+            }
+            names[n].input = &list->items[i];
+            snprintf(names[n].name, len, "%s%s", list->items[i].relname, suffix[k]);
+            if (is_run_file(names[n].name) && strcmp(names[n].name, run_file) != 0) {
+                cli_usage_error("predict", "'%s' would write '%s', the run file of another shard",
+                                list->items[i].path, names[n].name);
+                ok = 0;
+            }
+            n++;
         }
-    if (ok && (names[n].name = strdup(run_file)) != NULL)
-        n++;
-    else
+    if (ok && (names[n].name = strdup(run_file)) == NULL) {
+        oom = 1;
         ok = 0;
-    if (!ok)
+    } else if (ok) {
+        n++;
+    }
+    if (oom)
         fprintf(stderr, "panoptic: out of memory checking %zu output names\n", total);
     if (ok)
         qsort(names, n, sizeof *names, compare_output_names);

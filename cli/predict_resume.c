@@ -5,14 +5,22 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* A PNG written to the end: the signature first, the IEND chunk last. */
+/* Only plain files count (a FIFO would block the read). */
+static bool regular(const char *path)
+{
+    struct stat sb;
+    return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
+}
+
 static bool png_is_whole(const char *path)
 {
     static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     static const unsigned char iend[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
     unsigned char head[8], tail[12];
-    FILE *f = fopen(path, "rb");
+    FILE *f = regular(path) ? fopen(path, "rb") : NULL;
     if (!f)
         return false;
     bool whole = fread(head, 1, sizeof head, f) == sizeof head && fseek(f, -12, SEEK_END) == 0 &&
@@ -36,7 +44,7 @@ json_t *predict_resume_annotation(const char *outdir, const pdl_input *in,
     if (snprintf(path, sizeof path, "%s/%s%s", outdir, in->relname, suffix[n - 1]) >=
         (int)sizeof path)
         return NULL;
-    json_t *ann = json_load_file(path, 0, NULL);
+    json_t *ann = regular(path) ? json_load_file(path, 0, NULL) : NULL;
     if (!json_is_array(json_object_get(ann, "segments_info"))) {
         json_decref(ann);
         return NULL;

@@ -61,8 +61,11 @@ typedef struct parser {
 /* A JSON value as the user wrote it, shortened for a one-line message. */
 static void show_value(const json_t *v, char *buf, size_t size)
 {
-    /* 15 digits: a decimal the user typed (58.395) shows as typed. */
-    char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_REAL_PRECISION(15));
+    /* 15 digits: a decimal the user typed (58.395) shows as typed; ASCII
+     * only, so no byte of a bad name reaches the terminal raw and the cut
+     * below never splits a character. */
+    char *text = json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_ENSURE_ASCII |
+                                   JSON_REAL_PRECISION(15));
     if (!text) {
         snprintf(buf, size, "?");
         return;
@@ -226,11 +229,18 @@ static pdl_status get_string(const parser *p, json_t *obj, const char *prefix, c
     join_key(key, prefix, name);
     json_t *v = json_object_get(obj, name);
     size_t len = json_is_string(v) ? json_string_length(v) : 0;
-    /* names reach terminals and JSON lines: no control characters (or NULs) */
+    /* names reach terminals and JSON lines: no control characters (C0, DEL,
+     * C1 as UTF-8 C2 80..9F) and no bidirectional overrides (U+202A..202E,
+     * U+2066..2069), which could disguise what a terminal shows */
+    const unsigned char *u = (const unsigned char *)json_string_value(v);
     bool printable = len > 0;
     for (size_t i = 0; i < len && printable; i++) {
-        unsigned char ch = (unsigned char)json_string_value(v)[i];
-        printable = ch >= 0x20 && ch != 0x7f;
+        printable = u[i] >= 0x20 && u[i] != 0x7f;
+        if (u[i] == 0xc2 && i + 1 < len)
+            printable = !(u[i + 1] >= 0x80 && u[i + 1] <= 0x9f);
+        if (u[i] == 0xe2 && i + 2 < len)
+            printable = !((u[i + 1] == 0x80 && u[i + 2] >= 0xaa && u[i + 2] <= 0xae) ||
+                          (u[i + 1] == 0x81 && u[i + 2] >= 0xa6 && u[i + 2] <= 0xa9));
     }
     if (!printable || len >= size) {
         snprintf(what, sizeof what, "a string of 1..%zu printable bytes", size - 1);

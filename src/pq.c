@@ -44,6 +44,10 @@ typedef struct eval_ctx {
 
 static pdl_status load_json(const char *path, json_t **out, pdl_error *err)
 {
+    struct stat sb;
+    *out = NULL;
+    if (stat(path, &sb) == 0 && !S_ISREG(sb.st_mode)) /* a FIFO would block the read */
+        return pdl_fail(err, PDL_ERR_IO, "%s: not a regular file", path);
     json_error_t jerr;
     *out = json_load_file(path, 0, &jerr);
     if (!*out && jerr.line < 1) /* not read at all: jansson's text says why */

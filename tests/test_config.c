@@ -282,6 +282,11 @@ Test(config, name)
     /* an escape sequence would reach the terminal through `panoptic info` */
     expect_bad("name", "\"demo\\u001b[2J\"",
                "config key name: expected a string of 1..63 printable bytes, got \"demo\\u001B[2J\"");
+    expect_bad("name", "\"demo\\u009b2J\"",
+               "config key name: expected a string of 1..63 printable bytes, got \"demo\\u009B2J\"");
+    expect_bad("name", "\"demo\\u202egnp\"",
+               "config key name: expected a string of 1..63 printable bytes, got \"demo\\u202Egnp\"");
+    expect_good("name", "\"caf\\u00e9 \\u2014 \\u00a0ok\"");
 }
 
 Test(config, unknown_keys)

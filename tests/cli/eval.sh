@@ -51,6 +51,8 @@ cp "$CASE/pred.json" "$TMP/pred_copy.json"
 check "--json naming an input exits 2" run 2 --gt-json "$CASE/gt.json" --gt-dir "$CASE/gt" \
     --pred-json "$TMP/pred_copy.json" --pred-dir "$CASE/pred" --json "$TMP/pred_copy.json"
 check "the input is left as it was" cmp "$CASE/pred.json" "$TMP/pred_copy.json"
+check "--json naming a PNG exits 2" run 2 $(args $CASE) --json "$TMP/report.png"
+check "--json naming a folder exits 2" run 2 $(args $CASE) --json "$TMP"
 check "missing directory exits 2" run 2 --gt-json "$CASE/gt.json" --gt-dir "$TMP/nope" \
     --pred-json "$CASE/pred.json" --pred-dir "$CASE/pred"
 

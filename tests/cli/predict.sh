@@ -103,6 +103,20 @@ rc=0
 grep -q "long.png: 3000x1 image resized to 768000x256 for the network, over 64 M pixels" "$tmp/le" ||
     fail "oversized network input not named: $(cat "$tmp/le")"
 
+# --- an empty list on stdin: exit 2, no output folder ----------------------
+rc=0
+predict - -o "$tmp/empty_list_out" </dev/null >/dev/null 2>"$tmp/ee" || rc=$?
+[ "$rc" -eq 2 ] || fail "empty stdin list: exit $rc, expected 2"
+[ ! -e "$tmp/empty_list_out" ] || fail "empty stdin list: output folder made"
+
+# --- one stem in two folders: two image ids, which eval accepts -------------
+mkdir -p "$tmp/stems/a" "$tmp/stems/b"
+cp "$tmp/syn/images/synth_1000_000000.png" "$tmp/stems/a/x.png"
+cp "$tmp/syn/images/synth_1000_000001.png" "$tmp/stems/b/x.png"
+predict "$tmp/stems" -o "$tmp/stems_out" >/dev/null 2>&1 || fail "one stem in two folders: predict failed"
+python3 -c "import json; ids=[a['image_id'] for a in json.load(open('$tmp/stems_out/predictions.json'))['annotations']]; assert sorted(ids)==['a/x','b/x'], ids" ||
+    fail "image ids of a/x.png and b/x.png are not unique"
+
 # --- -o at the input folder: the maps would replace the photos: refused -----
 mkdir -p "$tmp/same"
 cp "$tmp/syn/images/synth_1000_000000.png" "$tmp/same/p.png"
