@@ -483,6 +483,23 @@ static int prepare_data(sweep *s)
     return 1;
 }
 
+/* --out names files PREFIX.csv/.json/.svg: the prefix needs a name of its
+ * own ("", "dir/", "." and ".." would make hidden or odd files) and its
+ * folder must exist, or the sweep would be lost at the end. */
+static int out_prefix_ok(const char *prefix)
+{
+    const char *slash = strrchr(prefix, '/'), *name = slash ? slash + 1 : prefix;
+    if (!*name || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+        return 0;
+    if (!slash)
+        return 1;
+    char dir[PATH_MAX];
+    struct stat sb;
+    int len = slash == prefix ? 1 : (int)(slash - prefix);
+    return snprintf(dir, sizeof dir, "%.*s", len, prefix) < (int)sizeof dir && stat(dir, &sb) == 0 &&
+           S_ISDIR(sb.st_mode);
+}
+
 static int parse_args(int argc, char **argv, bench_args *a)
 {
     enum { OPT_DATA = 256, OPT_GT_JSON, OPT_GT_DIR, OPT_SIZES, OPT_MAX_SIZE, OPT_DEVICE, OPT_PRECISION,
@@ -511,9 +528,10 @@ static int parse_args(int argc, char **argv, bench_args *a)
         case OPT_DEVICE: a->devices = optarg; break;
         case OPT_PRECISION: a->precisions = optarg; break;
         case OPT_OUT:
-            /* a prefix: "" or "dir/" would write hidden ".csv" files */
-            if (!*optarg || optarg[strlen(optarg) - 1] == '/')
-                return cli_usage_error("bench", "bad --out '%s' (a file prefix such as bench-demo)",
+            if (!out_prefix_ok(optarg))
+                return cli_usage_error("bench",
+                                       "bad --out '%s' (a file prefix such as bench-demo, in a "
+                                       "folder that exists)",
                                        optarg);
             a->out = optarg;
             break;

@@ -67,7 +67,7 @@ static void gpu(pdl_bench_env *env)
     snprintf(env->gpu, sizeof env->gpu, "none");
     env->gpu_note[0] = '\0';
     if (pdl_backend_open(&req, &b, note, sizeof note, &err) != PDL_OK) {
-        snprintf(env->gpu_note, sizeof env->gpu_note, "%s", err.msg);
+        snprintf(env->gpu_note, sizeof env->gpu_note, "%.*s", (int)sizeof env->gpu_note - 1, err.msg);
         return;
     }
     b.ops->describe(b.ctx, env->gpu, sizeof env->gpu);

@@ -23,7 +23,7 @@ typedef enum pdl_status {
     PDL_STATUS_COUNT
 } pdl_status;
 
-#define PDL_ERROR_MSG_MAX 512
+#define PDL_ERROR_MSG_MAX 2048 /* room for two long paths and the cause */
 
 typedef struct pdl_error {
     pdl_status code;

@@ -254,7 +254,7 @@ static pdl_status load_edited(edit_kind kind, const char *target, char *msg, siz
     pdl_model m;
     const char *first = NULL;
     pdl_status st = pdl_model_load(&w, &m, unused, &first, &err);
-    snprintf(msg, 512, "%s", st == PDL_OK ? "" : err.msg);
+    snprintf(msg, PDL_ERROR_MSG_MAX, "%s", st == PDL_OK ? "" : err.msg);
     if (first_unused)
         snprintf(first_unused, 128, "%s", first ? first : "");
     if (st == PDL_OK)
@@ -266,7 +266,7 @@ static pdl_status load_edited(edit_kind kind, const char *target, char *msg, siz
 
 Test(network_errors, missing_tensor_is_named)
 {
-    char msg[512];
+    char msg[PDL_ERROR_MSG_MAX];
     const char *name = "ins_embed_head.decoder.res3.project_conv.norm.running_var";
     cr_assert_eq(load_edited(EDIT_DROP, name, msg, NULL, NULL), PDL_ERR_MODEL);
     cr_assert(strstr(msg, name) && strstr(msg, "missing"), "message: %s", msg);
@@ -275,7 +275,7 @@ Test(network_errors, missing_tensor_is_named)
 
 Test(network_errors, wrong_shape_is_named)
 {
-    char msg[512];
+    char msg[PDL_ERROR_MSG_MAX];
     const char *name = "backbone.res3.0.conv2.weight";
     cr_assert_eq(load_edited(EDIT_SHAPE, name, msg, NULL, NULL), PDL_ERR_MODEL);
     cr_assert(strstr(msg, name) && strstr(msg, "shape"), "message: %s", msg);
@@ -283,7 +283,7 @@ Test(network_errors, wrong_shape_is_named)
 
 Test(network_errors, nan_weight_is_named)
 {
-    char msg[512];
+    char msg[PDL_ERROR_MSG_MAX];
     const char *name = "sem_seg_head.predictor.weight";
     cr_assert_neq(load_edited(EDIT_NAN, name, msg, NULL, NULL), PDL_OK);
     cr_assert(strstr(msg, name), "message: %s", msg);
@@ -291,7 +291,7 @@ Test(network_errors, nan_weight_is_named)
 
 Test(network_errors, nan_in_batchnorm_is_named)
 {
-    char msg[512];
+    char msg[PDL_ERROR_MSG_MAX];
     const char *name = "backbone.stem.conv1.norm.running_mean";
     cr_assert_neq(load_edited(EDIT_NAN, name, msg, NULL, NULL), PDL_OK);
     cr_assert(strstr(msg, name), "message: %s", msg);
@@ -299,7 +299,7 @@ Test(network_errors, nan_in_batchnorm_is_named)
 
 Test(network_errors, unknown_tensor_is_reported)
 {
-    char msg[512], first[128];
+    char msg[PDL_ERROR_MSG_MAX], first[128];
     size_t unused = 0;
     cr_assert_eq(load_edited(EDIT_EXTRA, "backbone.res6.0.conv1.weight", msg, &unused, first),
                  PDL_OK, "%s", msg);

@@ -18,7 +18,7 @@ Test(status, fail_records_code_and_message)
 Test(status, fail_truncates_long_messages)
 {
     pdl_error err;
-    char big[2000];
+    char big[PDL_ERROR_MSG_MAX + 100];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
     pdl_fail(&err, PDL_ERR_FORMAT, "%s", big);

@@ -40,6 +40,8 @@ expect 2 "bad --device" --device tpu
 expect 2 "--gt-json without --data" --gt-json "$tmp/none.json"
 expect 2 "empty --out" --out ""
 expect 2 "--out naming a folder" --out "$tmp/"
+expect 2 "--out '.'" --out .
+expect 2 "--out in a missing folder" --out "$tmp/nowhere/r"
 rc=0; "$BIN" bench "$tmp/missing.safetensors" --synth 1 --synth-size 32x32 --out "$tmp/m" \
     >/dev/null 2>"$tmp/err" || rc=$?
 [ "$rc" -eq 2 ] || fail "missing model: exit $rc"
