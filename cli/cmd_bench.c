@@ -414,40 +414,6 @@ static bool model_knows_synth_classes(const char *model)
     return same;
 }
 
-/* The ground truth must be usable before a sweep is spent on it: the JSON
- * parses, and the folder of its PNGs exists. */
-static int check_ground_truth(const bench_args *a)
-{
-    struct stat sb;
-    if (stat(a->gt_json, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-        fprintf(stderr, "panoptic bench: %s: not a regular file\n", a->gt_json);
-        return 0;
-    }
-    json_error_t je;
-    json_t *gt = json_load_file(a->gt_json, 0, &je);
-    if (!gt) {
-        fprintf(stderr, "panoptic bench: %s: %s\n", a->gt_json, je.text);
-        return 0;
-    }
-    json_t *anns = json_object_get(gt, "annotations");
-    int usable = json_is_array(anns) && json_array_size(anns) > 0 &&
-                 json_is_array(json_object_get(gt, "categories"));
-    json_decref(gt);
-    if (!usable) {
-        fprintf(stderr, "panoptic bench: %s: needs a non-empty \"annotations\" array and "
-                        "\"categories\"\n",
-                a->gt_json);
-        return 0;
-    }
-    if (stat(a->gt_dir, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
-        fprintf(stderr, "panoptic bench: %s: not a folder (the ground-truth PNGs: --gt-dir, or "
-                        "panoptic/ beside --gt-json)\n",
-                a->gt_dir);
-        return 0;
-    }
-    return 1;
-}
-
 static int prepare_data(sweep *s)
 {
     bench_args *a = s->a;
@@ -630,8 +596,11 @@ int cmd_bench(int argc, char **argv)
         return EXIT_USAGE;
     }
 
-    if (a.gt_json && !check_ground_truth(&a))
+    /* unusable ground truth is refused before a sweep is spent on it */
+    if (a.gt_json && pdl_pq_check_ground_truth(a.gt_json, a.gt_dir, &err) != PDL_OK) {
+        cli_report(&err);
         return EXIT_USAGE;
+    }
     sweep s = {.a = &a};
     pdl_input_list_init(&s.inputs);
     int status = EXIT_USAGE;

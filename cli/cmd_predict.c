@@ -29,7 +29,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -131,7 +130,6 @@ static void output_base(const run *r, size_t index, char *buf, size_t size)
 {
     snprintf(buf, size, "%s/%s", r->outdir, r->inputs->items[index].relname);
 }
-
 
 static void *decode_worker(void *arg)
 {

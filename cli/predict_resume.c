@@ -7,7 +7,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-/* A PNG written to the end: the signature first, the IEND chunk last. */
 /* Only plain files count (a FIFO would block the read). */
 static bool regular(const char *path)
 {
@@ -15,6 +14,7 @@ static bool regular(const char *path)
     return stat(path, &sb) == 0 && S_ISREG(sb.st_mode);
 }
 
+/* A PNG written to the end: the signature first, the IEND chunk last. */
 static bool png_is_whole(const char *path)
 {
     static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};

@@ -77,9 +77,7 @@ static int32_t find_category(const eval_ctx *c, json_t *id)
 static pdl_status read_categories(eval_ctx *c, pdl_error *err)
 {
     const char *path = c->opt->gt_json;
-    json_t *cats = json_object_get(c->gt, "categories");
-    if (!json_is_array(cats))
-        return pdl_fail(err, PDL_ERR_FORMAT, "%s: no \"categories\" array", path);
+    json_t *cats = json_object_get(c->gt, "categories"); /* an array: load_ground_truth */
     size_t n = json_array_size(cats);
     pdl_pq_result *r = c->out;
     r->classes = calloc(n + 1, sizeof *r->classes);
@@ -169,24 +167,50 @@ static pdl_status check_unique(const char *path, const keyed_ann *v, size_t n, k
     return PDL_OK;
 }
 
+static pdl_status check_dir(const char *dir, pdl_error *err)
+{
+    struct stat sb;
+    if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
+        return pdl_fail(err, PDL_ERR_IO, "%s: not a directory", dir);
+    return PDL_OK;
+}
+
+/* Loads the ground truth into *gt after the checks that need no
+ * predictions (see pdl_pq_check_ground_truth). */
+static pdl_status load_ground_truth(const char *gt_json, const char *gt_dir, json_t **gt,
+                                    pdl_error *err)
+{
+    pdl_status st = check_dir(gt_dir, err);
+    if (st == PDL_OK)
+        st = load_json(gt_json, gt, err);
+    if (st == PDL_OK && !json_is_array(json_object_get(*gt, "categories")))
+        st = pdl_fail(err, PDL_ERR_FORMAT, "%s: no \"categories\" array", gt_json);
+    if (st == PDL_OK && json_array_size(json_object_get(*gt, "annotations")) == 0)
+        st = pdl_fail(err, PDL_ERR_FORMAT, "%s: \"annotations\" is empty: no image to evaluate",
+                      gt_json);
+    return st;
+}
+
+pdl_status pdl_pq_check_ground_truth(const char *gt_json, const char *gt_dir, pdl_error *err)
+{
+    json_t *gt = NULL;
+    pdl_status st = load_ground_truth(gt_json, gt_dir, &gt, err);
+    json_decref(gt);
+    return st;
+}
+
 static pdl_status prepare(eval_ctx *c, pdl_error *err)
 {
     const pdl_pq_options *o = c->opt;
-    struct stat sb;
-    if (stat(o->gt_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return pdl_fail(err, PDL_ERR_IO, "%s: not a directory", o->gt_dir);
-    if (stat(o->pred_dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return pdl_fail(err, PDL_ERR_IO, "%s: not a directory", o->pred_dir);
-    pdl_status st = load_json(o->gt_json, &c->gt, err);
+    pdl_status st = load_ground_truth(o->gt_json, o->gt_dir, &c->gt, err);
+    if (st == PDL_OK)
+        st = check_dir(o->pred_dir, err);
     if (st == PDL_OK)
         st = load_json(o->pred_json, &c->pred, err);
     if (st == PDL_OK)
         st = read_categories(c, err);
     if (st == PDL_OK)
         st = key_annotations(o->gt_json, c->gt, &c->gt_anns, &c->n_gt_anns, err);
-    if (st == PDL_OK && c->n_gt_anns == 0)
-        st = pdl_fail(err, PDL_ERR_FORMAT, "%s: \"annotations\" is empty: no image to evaluate",
-                      o->gt_json);
     if (st == PDL_OK)
         st = key_annotations(o->pred_json, c->pred, &c->pred_anns, &c->n_pred_anns, err);
     if (st != PDL_OK)

@@ -69,6 +69,11 @@ typedef struct pdl_pq_options {
  * is duplicated; per-image problems only land in out->failures. */
 pdl_status pdl_pq_evaluate(const pdl_pq_options *opt, pdl_pq_result *out, pdl_error *err);
 
+/* The checks of pdl_pq_evaluate that need no predictions: gt_dir is a
+ * directory and gt_json parses, has "categories" and at least one image.
+ * For callers that evaluate only after long work (bench). */
+pdl_status pdl_pq_check_ground_truth(const char *gt_json, const char *gt_dir, pdl_error *err);
+
 void pdl_pq_result_free(pdl_pq_result *r);
 
 /* Writes every number of r as JSON to path (through a temporary file that is

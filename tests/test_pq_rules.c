@@ -587,7 +587,9 @@ Test(pq_rules, missing_or_malformed_inputs_are_an_error)
     expect_fatal("{\"categories\":" CATS ",\"annotations\":[]}", GOOD_PRED, 0,
                  "gt.json: \"annotations\" is empty: no image to evaluate");
     expect_fatal(GOOD_GT, GOOD_PRED, 1, "/pred: not a directory");
-    expect_fatal("{\"categories\":[{\"id\":1}],\"annotations\":[]}", GOOD_PRED, 0,
+    expect_fatal("{\"categories\":[{\"id\":1}],\"annotations\":[{\"image_id\":1,"
+                 "\"file_name\":\"a.png\",\"segments_info\":[]}]}",
+                 GOOD_PRED, 0,
                  "categories[0] needs an integer \"id\" and \"isthing\"");
     expect_fatal(GOOD_GT, "{\"annotations\":[{\"image_id\":1.5,\"file_name\":\"a.png\",\"segments_info\":[]}]}",
                  0, "annotations[0] needs an integer or string \"image_id\"");

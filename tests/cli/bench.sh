@@ -65,10 +65,10 @@ expect 2 "truncated --gt-json" --data "$tmp/syn/images" --gt-json "$tmp/trunc.js
 grep -q "trunc.json: " "$tmp/err" || fail "truncated --gt-json not named: $(cat "$tmp/err")"
 echo '{"categories": [], "annotations": []}' >"$tmp/no_anns.json"
 expect 2 "--gt-json without annotations" --data "$tmp/syn/images" --gt-json "$tmp/no_anns.json" --gt-dir "$tmp/gt" --out "$tmp/t"
-grep -q "no_anns.json: needs a non-empty" "$tmp/err" || fail "empty ground truth not named: $(cat "$tmp/err")"
+grep -q "no_anns.json: \"annotations\" is empty" "$tmp/err" || fail "empty ground truth not named: $(cat "$tmp/err")"
 expect 2 "empty --keep-predictions" --keep-predictions "" --out "$tmp/t"
 expect 2 "missing --gt-dir" --data "$tmp/syn/images" --gt-json "$tmp/gt/predictions.json" --gt-dir "$tmp/nope" --out "$tmp/t"
-grep -q "nope: not a folder" "$tmp/err" || fail "missing --gt-dir not named: $(cat "$tmp/err")"
+grep -q "nope: not a directory" "$tmp/err" || fail "missing --gt-dir not named: $(cat "$tmp/err")"
 
 # --- a broken image is named once and left out; the others are timed ---------
 mkdir -p "$tmp/mixed"
